@@ -1,0 +1,3 @@
+from gansrv.cli import main
+
+main()

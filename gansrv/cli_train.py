@@ -1,0 +1,176 @@
+"""``gansrv train <family>``: one subcommand per installed family, generated from its Config.
+
+Every field of the family's Config dataclass becomes an option with its default and help text; the
+engine's options (data, length, checkpoints, ...) are shared by all families.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from typing import Any
+
+import click
+
+from gansrv.errors import UserError
+from gansrv.family import Family, config_fields
+
+DEVICES = ("auto", "cpu", "cuda")
+
+
+def _common_options() -> list[click.Option]:
+    O = click.Option  # noqa: E741, N806 - a one-letter alias keeps the table readable
+    return [
+        O(["--data"], multiple=True, default=("digits",), show_default=True,
+          help="Dataset: a named one (see 'gansrv datasets'), an image folder (one subfolder per "
+               "class), an .npz, an IDX folder, or --data IMAGES --data LABELS."),
+        O(["--limit"], type=click.IntRange(min=1), help="Use only the first N images."),
+        O(["--steps"], type=int, help="Training iterations (generator steps)."),
+        O(["--epochs"], type=float, help="Training length in passes over the data (if no --steps)."),
+        O(["--max-seconds"], type=float, help="Stop (and checkpoint) after this much training time."),
+        O(["--batch-size"], type=int, default=64, show_default=True, help="Images per batch."),
+        O(["--seed"], type=int, default=0, show_default=True, help="Seed for init, data and noise."),
+        O(["--device"], type=click.Choice(DEVICES), default="auto", show_default=True,
+          help="auto picks CUDA when torch sees a GPU."),
+        O(["--out"], type=click.Path(file_okay=False),
+          help="Run directory (default: runs/<family>-<time>)."),
+        O(["--resume"], type=click.Path(file_okay=False),
+          help="Continue the run in this directory from its latest checkpoint."),
+        O(["--sample-every"], type=click.IntRange(min=0), default=500, show_default=True,
+          help="Write a sample grid every N steps (0: only at the end)."),
+        O(["--checkpoint-every"], type=click.IntRange(min=0), default=1000, show_default=True,
+          help="Checkpoint every N steps (0: only at the end)."),
+        O(["--log-every"], type=click.IntRange(min=1), default=10, show_default=True,
+          help="Average losses over N steps per metrics.jsonl row."),
+        O(["--keep-checkpoints"], type=click.IntRange(min=1), default=2, show_default=True,
+          help="How many recent checkpoints to keep."),
+        O(["--progress/--no-progress"], default=True, show_default=True,
+          help="Show the progress bar."),
+    ]
+
+
+COMMON_NAMES = {o.name for o in _common_options()} | {"config"}
+
+
+def _click_type(tp: Any, choices: tuple[str, ...] | None) -> tuple[Any, bool]:
+    """Map a dataclass field type to a click type; second value: is it a bool flag."""
+    if choices:
+        return click.Choice([str(c) for c in choices]), False
+    origin = typing.get_origin(tp)
+    if origin in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(tp) if a is not type(None)]
+        tp = args[0] if len(args) == 1 else str
+    if tp is bool:
+        return bool, True
+    return {int: click.INT, float: click.FLOAT, str: click.STRING}.get(tp, click.STRING), False
+
+
+def _config_options(family: Family) -> list[click.Option]:
+    hints = typing.get_type_hints(family.Config)
+    opts = []
+    for f in config_fields(family.Config):
+        if f.name in COMMON_NAMES:
+            raise UserError(f"family {family.name!r}: config field {f.name!r} clashes with a "
+                            f"common training option")
+        default = f.default if f.default is not dataclasses.MISSING else f.default_factory()
+        ctype, is_flag = _click_type(hints.get(f.name, str), f.metadata.get("choices"))
+        flag = "--" + f.name.replace("_", "-")
+        decl = [f"{flag}/--no-{flag[2:]}"] if is_flag else [flag]
+        opt = click.Option(decl, type=None if is_flag else ctype, default=default,
+                           show_default=True, help=f.metadata.get("help", ""))
+        opt.gansrv_family_field = True
+        opts.append(opt)
+    return opts
+
+
+def _load_config_file(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
+    if not value:
+        return
+    from gansrv.configfile import read_config_file
+
+    values = read_config_file(value)
+    known = {p.name for p in ctx.command.params}
+    unknown = sorted(set(values) - known)
+    if unknown:
+        raise UserError(f"{value}: unknown setting(s) {', '.join(unknown)} for "
+                        f"'gansrv train {ctx.command.name}'")
+    if isinstance(values.get("data"), str):
+        values["data"] = [values["data"]]
+    ctx.default_map = {**(ctx.default_map or {}), **values}
+
+
+class FamilyCommand(click.Command):
+    """Lists hyperparameters and training options under separate headings."""
+
+    def format_options(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        fam, common = [], []
+        for p in self.get_params(ctx):
+            rec = p.get_help_record(ctx)
+            if rec:
+                (fam if getattr(p, "gansrv_family_field", False) else common).append(rec)
+        if fam:
+            with formatter.section("Hyperparameters"):
+                formatter.write_dl(fam)
+        with formatter.section("Training options"):
+            formatter.write_dl(common)
+
+
+def family_command(family: Family) -> click.Command:
+    config_opt = click.Option(["--config"], type=click.Path(dir_okay=False), is_eager=True,
+                              expose_value=False, callback=_load_config_file,
+                              help="TOML or YAML file of settings; flags given here override it.")
+    params = [*_config_options(family), config_opt, *_common_options()]
+    field_names = [f.name for f in config_fields(family.Config)]
+
+    def callback(**kw: Any) -> None:
+        _run_training(family, {k: kw.pop(k) for k in field_names}, kw)
+
+    return FamilyCommand(family.name, params=params, callback=callback,
+                         help=f"{family.description}\n\nKind: {family.kind.value}.",
+                         short_help=family.description)
+
+
+def _run_training(family: Family, fields: dict[str, Any], common: dict[str, Any]) -> None:
+    from gansrv.plugins import registry
+    from gansrv.train import TrainOptions
+    from gansrv.train.api import train as run_train
+
+    hints = typing.get_type_hints(family.Config)
+    for key, value in fields.items():  # choices arrive as strings; give the field its own type
+        if isinstance(value, str) and hints.get(key) in (int, float):
+            fields[key] = hints[key](value)
+    try:
+        config = family.Config(**fields)
+    except (TypeError, ValueError) as exc:
+        raise UserError(f"{family.name}: invalid setting ({exc})") from None
+    opts = TrainOptions(**{**common, "data": tuple(common["data"])})
+    named = {name: loader for name, (loader, _) in registry().datasets.items()}
+    summary = run_train(family, config, opts, named=named,
+                        log=lambda m: click.echo(m, err=True))
+    click.echo(f"{summary['reason']}: step {summary['step']} in {summary['elapsed']:.1f}s; "
+               f"checkpoint {summary['checkpoint']}; samples {summary['grid']}")
+    if summary["reason"] == "interrupted":
+        click.echo(f"interrupted: resume with 'gansrv train {family.name} --resume "
+                   f"{summary['checkpoint'].rsplit('/checkpoints/', 1)[0]}'", err=True)
+        raise click.exceptions.Exit(130)
+
+
+class TrainGroup(click.Group):
+    """Subcommands are the installed families, built only when asked for."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        from gansrv.plugins import registry
+
+        return sorted(registry().families)
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        from gansrv.plugins import registry
+
+        fam = registry().families.get(name)
+        return None if fam is None else family_command(fam)
+
+
+@click.group(cls=TrainGroup)
+def train() -> None:
+    """Train a GAN family: 'gansrv train <family> --help' lists its hyperparameters."""

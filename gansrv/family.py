@@ -1,0 +1,119 @@
+"""The contract every GAN family plugin fulfils.
+
+A family owns the maths (networks, losses, update order); the training engine owns everything
+else (loop, devices, seeds, checkpoints, logging). A plugin subclasses :class:`Family`, fills in the
+class attributes and the hooks below, and registers an instance through the
+``gansrv_register_families`` hook. The CLI, the engine and the exporter only ever talk to this class.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar
+
+if TYPE_CHECKING:  # torch stays out of the import path of the CLI's fast commands
+    import torch
+    from torch import nn
+
+    from gansrv.data import DataSpec
+    from gansrv.train.context import StepContext
+
+
+class Kind(str, enum.Enum):
+    """What a family's generator maps from; the runtime and the demo pick their UI from this."""
+
+    NOISE = "noise"  # z -> image
+    CONDITIONAL = "conditional"  # (z, label) -> image
+    CODE = "code"  # (z, codes) -> image, codes learnt without labels
+    IMAGE = "image"  # image -> image
+
+
+def option(default: Any, help: str, choices: tuple[str, ...] | None = None, **kw: Any) -> Any:
+    """A config field whose help text (and choices) become a CLI option of ``gansrv train``."""
+    meta = {"help": help}
+    if choices is not None:
+        meta["choices"] = tuple(choices)
+    if isinstance(default, (list, dict, set)):
+        return field(default_factory=lambda: type(default)(default), metadata=meta, **kw)
+    return field(default=default, metadata=meta, **kw)
+
+
+@dataclass
+class ExportSpec:
+    """One graph to export: the module, example inputs by name and what the graph means.
+
+    ``inputs`` maps each input name (``z``, ``label``, ``code``, ``image``) to an example tensor
+    whose first axis is the batch axis; the exporter makes that axis dynamic. ``metadata`` is merged
+    into the ONNX file's ``metadata_props`` so that the runtime never needs the run directory.
+    """
+
+    name: str
+    module: nn.Module
+    inputs: dict[str, torch.Tensor]
+    outputs: list[str] = field(default_factory=lambda: ["image"])
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+class Family:
+    """Base class of a GAN family plugin. Subclasses set the class attributes and the hooks."""
+
+    name: ClassVar[str]
+    description: ClassVar[str]
+    kind: ClassVar[Kind]
+    Config: ClassVar[type]  # a dataclass; its fields (see `option`) become CLI options
+    needs_labels: ClassVar[bool] = False  # refuse unlabelled data before training starts
+
+    # -- set-up -------------------------------------------------------------------------------
+    def image_size(self, config: Any) -> int | None:
+        """Side length the data is resized to; None keeps the data's own size."""
+        return getattr(config, "image_size", None)
+
+    def validate(self, config: Any, data: DataSpec) -> None:
+        """Raise :class:`gansrv.errors.UserError` if this config cannot train on this data."""
+
+    def build(self, config: Any, data: DataSpec) -> dict[str, nn.Module]:
+        """Create the networks, by role name (``G``, ``D``, ...). Weights are the family's to init."""
+        raise NotImplementedError
+
+    def optimizers(self, config: Any, modules: Mapping[str, nn.Module]) -> dict[str, Any]:
+        """Create one optimizer per independently updated player, by name."""
+        raise NotImplementedError
+
+    # -- training -----------------------------------------------------------------------------
+    def train_step(self, batch: Any, ctx: StepContext) -> dict[str, float]:
+        """One generator iteration (with as many D updates as the recipe asks); returns losses.
+
+        Take randomness only from ``ctx`` (``ctx.randn``, ``ctx.randint``) and extra real batches
+        only from ``ctx.next_batch()``, so that a resumed run repeats an uninterrupted one exactly.
+        """
+        raise NotImplementedError
+
+    # -- sampling and export ------------------------------------------------------------------
+    def sample(
+        self,
+        modules: Mapping[str, nn.Module],
+        z: torch.Tensor,
+        labels: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """Images in [-1, 1] for latent vectors ``z`` (and labels for conditional kinds)."""
+        g = modules["G"]
+        return g(z) if labels is None else g(z, labels)
+
+    def latent_dim(self, config: Any) -> int:
+        return int(config.latent_dim)
+
+    def export_graphs(self, modules: Mapping[str, nn.Module], config: Any, data: DataSpec
+                      ) -> list[ExportSpec]:
+        """The graphs ``gansrv export`` writes; the first one is the model users generate from."""
+        raise NotImplementedError
+
+
+def config_to_dict(config: Any) -> dict[str, Any]:
+    return dataclasses.asdict(config)
+
+
+def config_fields(config_cls: type) -> list[dataclasses.Field]:
+    return [f for f in dataclasses.fields(config_cls) if f.init]

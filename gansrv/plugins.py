@@ -1,0 +1,141 @@
+"""Finding families: a plugin-manager factory over the ``gansrv`` entry-point group.
+
+Entry points are loaded one by one (not with pluggy's bulk loader) so that a broken plugin costs a
+one-line warning, not the whole CLI. Set ``GANSRV_TRACE_HOOKS=1`` to print every hook call.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass, field
+from importlib.metadata import entry_points
+from typing import Any
+
+import click
+import pluggy
+
+from gansrv import hookspecs
+from gansrv.errors import UserError
+from gansrv.family import Family, Kind
+
+GROUP = "gansrv"
+
+
+@dataclass
+class Registry:
+    """What the loaded plugins provide, plus the problems met while loading them."""
+
+    families: dict[str, Family] = field(default_factory=dict)
+    providers: dict[str, str] = field(default_factory=dict)  # family name -> distribution
+    datasets: dict[str, tuple[Any, str]] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
+    manager: pluggy.PluginManager | None = None
+
+    def family(self, name: str) -> Family:
+        if name not in self.families:
+            known = ", ".join(sorted(self.families)) or "none installed"
+            raise UserError(f"unknown family {name!r} (known: {known})")
+        return self.families[name]
+
+
+def make_plugin_manager() -> pluggy.PluginManager:
+    pm = pluggy.PluginManager(GROUP)
+    pm.add_hookspecs(hookspecs)
+    if os.environ.get("GANSRV_TRACE_HOOKS"):
+        pm.trace.root.setwriter(lambda msg: sys.stderr.write(msg))
+        pm.enable_tracing()
+    return pm
+
+
+def _load_entry_points(pm: pluggy.PluginManager, problems: list[str]) -> dict[str, str]:
+    """Register each entry point's module; returns plugin name -> providing distribution."""
+    dists: dict[str, str] = {}
+    for ep in sorted(entry_points(group=GROUP), key=lambda e: e.name):
+        if pm.get_plugin(ep.name) is not None or pm.is_blocked(ep.name):
+            continue
+        dist = ep.dist.name if ep.dist is not None else "?"
+        try:
+            module = ep.load()
+            pm.register(module, name=ep.name)
+            pm.check_pending()
+        except Exception as exc:  # a plugin's bug must not take the CLI down
+            if pm.get_plugin(ep.name) is not None:
+                pm.unregister(name=ep.name)
+            problems.append(f"plugin {ep.name!r} from {dist} failed to load: "
+                            f"{type(exc).__name__}: {exc}")
+            continue
+        dists[ep.name] = dist
+    return dists
+
+
+def _collect_families(pm: pluggy.PluginManager, reg: Registry, dists: dict[str, str]) -> None:
+    for impl in pm.hook.gansrv_register_families.get_hookimpls():
+        plugin_name = impl.plugin_name
+        found: list[Any] = []
+        try:
+            impl.function(register=found.append)
+        except Exception as exc:
+            reg.problems.append(f"plugin {plugin_name!r} failed to register families: "
+                                f"{type(exc).__name__}: {exc}")
+            continue
+        for fam in found:
+            problem = _family_problem(fam)
+            if problem:
+                reg.problems.append(f"plugin {plugin_name!r}: {problem}")
+            elif fam.name in reg.families:
+                reg.problems.append(
+                    f"plugin {plugin_name!r}: family {fam.name!r} is already provided by "
+                    f"{reg.providers[fam.name]}; ignoring the duplicate")
+            else:
+                reg.families[fam.name] = fam
+                reg.providers[fam.name] = dists.get(plugin_name, plugin_name)
+
+
+def _collect_datasets(pm: pluggy.PluginManager, reg: Registry) -> None:
+    def register(name: str, loader: Any, description: str = "") -> None:
+        reg.datasets.setdefault(name, (loader, description))
+
+    for impl in pm.hook.gansrv_register_datasets.get_hookimpls():
+        try:
+            impl.function(register=register)
+        except Exception as exc:
+            reg.problems.append(f"plugin {impl.plugin_name!r} failed to register datasets: "
+                                f"{type(exc).__name__}: {exc}")
+
+
+def _family_problem(fam: Any) -> str | None:
+    if not isinstance(fam, Family):
+        return f"registered {type(fam).__name__}, which is not a gansrv.family.Family"
+    for attr in ("name", "description", "kind", "Config"):
+        if not hasattr(fam, attr):
+            return f"family {type(fam).__name__} lacks the attribute {attr!r}"
+    if not isinstance(fam.kind, Kind):
+        return f"family {fam.name!r} has kind {fam.kind!r}, not a gansrv.family.Kind"
+    return None
+
+
+def load_registry(extra_plugins: list[Any] | None = None) -> Registry:
+    """Build a fresh plugin manager and collect families and datasets from every plugin."""
+    reg = Registry()
+    pm = make_plugin_manager()
+    for plugin in extra_plugins or []:
+        pm.register(plugin)
+    dists = _load_entry_points(pm, reg.problems)
+    _collect_families(pm, reg, dists)
+    _collect_datasets(pm, reg)
+    reg.manager = pm
+    return reg
+
+
+_cached: Registry | None = None
+
+
+def registry() -> Registry:
+    """The process-wide registry, built on first use (not at import) and reported once."""
+    global _cached
+    if _cached is None:
+        _cached = load_registry()
+        for problem in _cached.problems:
+            click.echo(f"warning: {problem}", err=True)
+    return _cached

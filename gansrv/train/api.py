@@ -1,0 +1,93 @@
+"""Start or resume a run: the one function the CLI (and Python users) call to train."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from gansrv.data import load_dataset
+from gansrv.errors import UserError
+from gansrv.family import Family, Kind
+from gansrv.train import checkpoint as ckpt
+from gansrv.train import rundir
+from gansrv.train.options import MAX_BATCH, MAX_STEPS, TrainOptions
+
+DEFAULT_STEPS = 2000
+
+
+def _check_bounds(opts: TrainOptions) -> None:
+    if not 1 <= opts.batch_size <= MAX_BATCH:
+        raise UserError(f"--batch-size must be between 1 and {MAX_BATCH}, got {opts.batch_size}")
+    if opts.steps is not None and not 1 <= opts.steps <= MAX_STEPS:
+        raise UserError(f"--steps must be between 1 and {MAX_STEPS}, got {opts.steps}")
+    if opts.epochs is not None and not 0 < opts.epochs <= 1e6:
+        raise UserError(f"--epochs must be positive, got {opts.epochs}")
+    if opts.max_seconds is not None and opts.max_seconds <= 0:
+        raise UserError(f"--max-seconds must be positive, got {opts.max_seconds}")
+    for name in ("sample_every", "checkpoint_every", "log_every"):
+        if getattr(opts, name) < 0:
+            raise UserError(f"--{name.replace('_', '-')} must be >= 0")
+
+
+def _load_data(family: Family, config: Any, opts: TrainOptions, named: dict | None):
+    data = load_dataset(opts.data, size=family.image_size(config), limit=opts.limit,
+                        extra_named=named)
+    needs = family.needs_labels or family.kind is Kind.CONDITIONAL
+    if needs and data.labels is None:
+        raise UserError(f"{family.name} is conditional and needs labelled data; {data.source} has "
+                        f"no labels (use class subfolders, an IDX labels file or npz 'labels')")
+    return data
+
+
+def train(family: Family, config: Any, opts: TrainOptions, named: dict | None = None,
+          log=print) -> dict[str, Any]:
+    """Train a new run into opts.out, or continue opts.resume; returns a summary dict."""
+    from gansrv.train.engine import Trainer
+
+    _check_bounds(opts)
+    if opts.resume:
+        return _resume(family, opts, named, log)
+    data = _load_data(family, config, opts, named)
+    family.validate(config, data.spec())
+    out = Path(opts.out) if opts.out else rundir.default_out(family.name)
+    total = opts.total_steps(len(data), DEFAULT_STEPS)
+    rundir.prepare_new(out)
+    trainer = Trainer(family, config, data, opts, out, total, log)
+    rundir.write_config(out, family.name, config, opts, trainer.spec, total)
+    log(f"training {family.name} on {data.source} ({len(data)} images, "
+        f"{trainer.spec.size}px) for {total} steps on {trainer.device} -> {out}")
+    return trainer.run()
+
+
+def _resume(family: Family, opts: TrainOptions, named: dict | None, log) -> dict[str, Any]:
+    from gansrv.train.engine import Trainer
+
+    run_dir = Path(opts.resume)
+    saved = rundir.read_config(run_dir)
+    if saved["family"] != family.name:
+        raise UserError(f"{run_dir} is a {saved['family']} run; resume it with "
+                        f"'gansrv train {saved['family']} --resume {run_dir}'")
+    config = family.Config(**saved["config"])
+    t = saved["train"]
+    kept = TrainOptions(data=tuple(t["data"]), limit=t.get("limit"), batch_size=t["batch_size"],
+                        seed=t["seed"], device=opts.device, out=str(run_dir),
+                        sample_every=t["sample_every"], checkpoint_every=t["checkpoint_every"],
+                        log_every=t["log_every"], keep_checkpoints=t["keep_checkpoints"],
+                        progress=opts.progress, max_seconds=opts.max_seconds)
+    data = _load_data(family, config, kept, named)
+    fingerprint = data.fingerprint()
+    if fingerprint != saved["data"]["fingerprint"]:
+        raise UserError(f"the data at {', '.join(kept.data)} changed since {run_dir} started "
+                        f"(fingerprint {fingerprint[:12]} vs {saved['data']['fingerprint'][:12]})")
+    extended = opts.steps is not None or opts.epochs is not None
+    total = opts.total_steps(len(data), t["total_steps"]) if extended else t["total_steps"]
+    last = ckpt.latest_checkpoint(run_dir)
+    if last is None:
+        raise UserError(f"{run_dir}: no complete checkpoint to resume from")
+    trainer = Trainer(family, config, data, kept, run_dir, total, log)
+    trainer.restore(last)
+    if trainer.ctx.step >= total:
+        raise UserError(f"{run_dir} is already at step {trainer.ctx.step} of {total}; "
+                        f"pass a larger --steps to train further")
+    log(f"resuming {family.name} from {last.name} to step {total} on {trainer.device}")
+    return trainer.run()

@@ -1,0 +1,246 @@
+"""The training loop. It knows no family: it builds what the family asks for and calls its hooks.
+
+Written around a single device; a distributed launcher would wrap ``_place`` (module placement)
+and ``BatchStream`` (sharding by rank) and gate writes on the main rank, without touching families.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import signal
+import time
+from contextlib import contextmanager
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from gansrv import atomic
+from gansrv.data import Dataset, DataSpec
+from gansrv.errors import UserError
+from gansrv.family import Family, Kind
+from gansrv.train import checkpoint as ckpt
+from gansrv.train import pictures
+from gansrv.train.context import BatchStream, StepContext
+from gansrv.train.options import TrainOptions
+
+GRID_COLS = 8
+MAX_GRID_ROWS = 16
+
+
+class TrainingStopped(UserError):
+    """Training cannot go on (diverged); one line, exit 1, last good checkpoint kept."""
+
+    exit_code = 1
+
+
+def pick_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise UserError("--device cuda: this torch build sees no CUDA device")
+    return torch.device(name)
+
+
+@contextmanager
+def _graceful_interrupt():
+    """First Ctrl-C (or SIGTERM) asks the loop to stop at the next step boundary."""
+    flag = {"stop": False}
+
+    def handler(signum, frame):
+        if flag["stop"]:
+            raise KeyboardInterrupt
+        flag["stop"] = True
+
+    old = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield flag
+    finally:
+        for s, h in old.items():
+            signal.signal(s, h)
+
+
+class Trainer:
+    def __init__(self, family: Family, config: Any, data: Dataset, opts: TrainOptions,
+                 out: Path, total_steps: int, log=print):
+        self.family, self.config, self.opts, self.out = family, config, opts, out
+        self.total_steps, self.log = total_steps, log
+        self.device = pick_device(opts.device)
+        self.spec: DataSpec = data.spec()
+        torch.manual_seed(opts.seed)
+        self.modules = {k: m.to(self.device) for k, m in family.build(config, self.spec).items()}
+        self.optimizers = family.optimizers(config, self.modules)
+        labels = None if data.labels is None else torch.from_numpy(data.labels)
+        stream = BatchStream(torch.from_numpy(data.images), labels, opts.batch_size, opts.seed,
+                             self.device)
+        gen = torch.Generator(device=self.device).manual_seed(opts.seed + 1)
+        self.ctx = StepContext(self.modules, self.optimizers, config, self.device,
+                               self.spec.num_classes, stream, gen)
+        self.elapsed = 0.0
+        self.acc: dict[str, float] = {}
+        self.acc_n = 0
+        self.sample_z, self.sample_labels = self._fixed_samples()
+
+    # -- state ------------------------------------------------------------------------------
+    def _meta(self) -> dict[str, str]:
+        return {"family": self.family.name, "config": json.dumps(asdict(self.config)),
+                "data_fingerprint": self.spec.fingerprint}
+
+    def _state(self) -> dict[str, Any]:
+        return {
+            "step": self.ctx.step,
+            "batches_consumed": self.ctx.stream.consumed,
+            "optimizers": {k: o.state_dict() for k, o in self.optimizers.items()},
+            "rng_torch": torch.get_rng_state(),
+            "rng_noise": self.ctx.generator.get_state().cpu(),
+            "rng_cuda": torch.cuda.get_rng_state_all() if self.device.type == "cuda" else [],
+            "family_state": dict(self.ctx.state),
+            "elapsed": self.elapsed,
+            "log_acc": dict(self.acc),
+            "log_acc_n": self.acc_n,
+        }
+
+    def save(self) -> Path:
+        return ckpt.save_checkpoint(self.out, self.ctx.step, self.modules, self._state(),
+                                    self._meta(), keep=self.opts.keep_checkpoints)
+
+    def restore(self, path: Path) -> None:
+        meta = ckpt.load_weights(path, self.modules)
+        if meta.get("family") != self.family.name:
+            raise UserError(f"{path}: checkpoint of family {meta.get('family')!r}, "
+                            f"not {self.family.name!r}")
+        state = ckpt.load_state(path)
+        for name, opt in self.optimizers.items():
+            opt.load_state_dict(state["optimizers"][name])
+        torch.set_rng_state(state["rng_torch"])
+        self.ctx.generator.set_state(state["rng_noise"].to(self.ctx.generator.device)
+                                     if self.device.type == "cuda" else state["rng_noise"])
+        if state.get("rng_cuda") and self.device.type == "cuda":
+            torch.cuda.set_rng_state_all(state["rng_cuda"])
+        self.ctx.step = int(state["step"])
+        self.ctx.stream.consumed = int(state["batches_consumed"])
+        self.ctx.state.update(state.get("family_state", {}))
+        self.elapsed = float(state.get("elapsed", 0.0))
+        self.acc, self.acc_n = dict(state.get("log_acc", {})), int(state.get("log_acc_n", 0))
+        self._truncate_metrics(self.ctx.step)
+
+    def _truncate_metrics(self, step: int) -> None:
+        """Drop rows a killed run logged after its last checkpoint; they will be logged again."""
+        path = self.out / "metrics.jsonl"
+        rows = [r for r in pictures.read_metrics(path) if r.get("step", 0) <= step]
+        atomic.write_text(path, "".join(json.dumps(r) + "\n" for r in rows))
+
+    # -- sampling ---------------------------------------------------------------------------
+    def _fixed_samples(self) -> tuple[torch.Tensor, torch.Tensor | None]:
+        gen = torch.Generator().manual_seed(self.opts.seed + 2)
+        latent = self.family.latent_dim(self.config)
+        if self.family.kind is Kind.CONDITIONAL and self.spec.num_classes:
+            rows = min(self.spec.num_classes, MAX_GRID_ROWS)
+            labels = torch.arange(rows).repeat_interleave(GRID_COLS)
+        else:
+            rows, labels = GRID_COLS, None
+        z = torch.randn(rows * GRID_COLS, latent, generator=gen)
+        return z, labels
+
+    def write_grid(self) -> Path:
+        for m in self.modules.values():
+            m.eval()
+        with torch.no_grad():
+            labels = None if self.sample_labels is None else self.sample_labels.to(self.device)
+            imgs = self.family.sample(self.modules, self.sample_z.to(self.device), labels)
+        for m in self.modules.values():
+            m.train()
+        row_labels = None
+        if self.sample_labels is not None:
+            names = self.spec.class_names
+            row_labels = [names[i] for i in range(len(self.sample_labels) // GRID_COLS)]
+        grid = pictures.grid_image(pictures.to_uint8(imgs.float().cpu().numpy()), GRID_COLS,
+                                   row_labels, f"{self.family.name}  step {self.ctx.step}")
+        path = self.out / "samples" / f"step-{self.ctx.step:06d}.png"
+        pictures.save_png(path, grid)
+        return path
+
+    def write_curves(self) -> None:
+        rows = pictures.read_metrics(self.out / "metrics.jsonl")
+        pictures.loss_curves(rows, self.out / "loss.png", f"{self.family.name} - {self.out.name}")
+
+    # -- loop -------------------------------------------------------------------------------
+    def _record(self, losses: dict[str, float]) -> None:
+        bad = [k for k, v in losses.items() if not math.isfinite(v)]
+        if bad:
+            last = ckpt.latest_checkpoint(self.out)
+            where = f"last good checkpoint: {last}" if last else "no checkpoint was written yet"
+            raise TrainingStopped(f"loss {bad[0]} became {losses[bad[0]]} at step "
+                                  f"{self.ctx.step + 1}; training stopped ({where})")
+        for k, v in losses.items():
+            self.acc[k] = self.acc.get(k, 0.0) + float(v)
+        self.acc_n += 1
+
+    def _flush_log(self, rate: float) -> dict[str, float]:
+        means = {k: v / max(1, self.acc_n) for k, v in self.acc.items()}
+        row = {"step": self.ctx.step, "epoch": round(self.ctx.stream.epoch, 4),
+               "time": round(self.elapsed, 3), "it_s": round(rate, 2), **means}
+        atomic.append_line(self.out / "metrics.jsonl", json.dumps(row))
+        self.acc, self.acc_n = {}, 0
+        return means
+
+    def _due(self, every: int) -> bool:
+        return every > 0 and self.ctx.step % every == 0
+
+    def run(self) -> dict[str, Any]:
+        """Train to total_steps (or the time budget, or Ctrl-C); always ends on a checkpoint."""
+        bar = _progress(self.total_steps, self.ctx.step, self.opts.progress, self.family.name)
+        reason = "done"
+        budget = None if self.opts.max_seconds is None else self.elapsed + self.opts.max_seconds
+        with _graceful_interrupt() as interrupt:
+            while self.ctx.step < self.total_steps:
+                t0 = time.perf_counter()
+                batch = self.ctx.next_batch()
+                losses = self.family.train_step(batch, self.ctx)
+                self._record(losses)
+                self.ctx.step += 1
+                dt = time.perf_counter() - t0
+                self.elapsed += dt
+                bar.update(1)
+                if self._due(self.opts.log_every) or self.ctx.step == self.total_steps:
+                    bar.set_postfix({k: f"{v:.3f}" for k, v in self._flush_log(1 / dt).items()})
+                if self._due(self.opts.sample_every):
+                    self.write_grid()
+                    self.write_curves()
+                if self._due(self.opts.checkpoint_every):
+                    self.save()
+                if interrupt["stop"]:
+                    reason = "interrupted"
+                    break
+                if budget is not None and self.elapsed >= budget:
+                    reason = "time budget"
+                    break
+        bar.close()
+        return self._finish(reason)
+
+    def _finish(self, reason: str) -> dict[str, Any]:
+        if self.acc_n:
+            self._flush_log(0.0)
+        last = self.save()
+        grid = self.write_grid()
+        self.write_curves()
+        return {"reason": reason, "step": self.ctx.step, "checkpoint": str(last),
+                "grid": str(grid), "elapsed": self.elapsed}
+
+
+def _progress(total: int, initial: int, enabled: bool, name: str):
+    from tqdm import tqdm
+
+    return tqdm(total=total, initial=initial, disable=not enabled, desc=name, unit="it",
+                dynamic_ncols=True, leave=True)
+
+
+def seed_everything(seed: int) -> None:
+    import random
+
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)

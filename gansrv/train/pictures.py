@@ -1,0 +1,93 @@
+"""Pictures a run leaves behind: labelled sample grids and the loss-curve plot."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont
+
+from gansrv import atomic
+
+MIN_CELL = 56  # upscale small images (28 px digits) so a grid is readable without zooming
+
+
+def to_uint8(images: np.ndarray) -> np.ndarray:
+    """[-1, 1] float (N, C, H, W) -> uint8 (N, H, W, C)."""
+    arr = np.clip(np.rint((images + 1.0) * 127.5), 0, 255).astype(np.uint8)
+    return arr.transpose(0, 2, 3, 1)
+
+
+def grid_image(images: np.ndarray, cols: int, row_labels: list[str] | None = None,
+               title: str = "") -> Image.Image:
+    """Tile uint8 (N, H, W, C) images; one row per label when labels are given."""
+    n, h, w, c = images.shape
+    scale = max(1, -(-MIN_CELL // max(h, w)))
+    ch, cw = h * scale, w * scale
+    rows = -(-n // cols)
+    font = ImageFont.load_default()
+    margin = 8 + (max(len(s) for s in row_labels) * 7 if row_labels else 0)
+    top = 22 if title else 4
+    pad = 2
+    canvas = Image.new("RGB", (margin + cols * (cw + pad) + pad, top + rows * (ch + pad) + pad),
+                       "white")
+    draw = ImageDraw.Draw(canvas)
+    if title:
+        draw.text((4, 4), title, fill="black", font=font)
+    for i in range(n):
+        r, col = divmod(i, cols)
+        tile = Image.fromarray(images[i, :, :, 0] if c == 1 else images[i]).convert("RGB")
+        tile = tile.resize((cw, ch), Image.Resampling.NEAREST)
+        canvas.paste(tile, (margin + pad + col * (cw + pad), top + pad + r * (ch + pad)))
+    for r, label in enumerate(row_labels or []):
+        draw.text((4, top + pad + r * (ch + pad) + ch // 2 - 6), label, fill="black", font=font)
+    return canvas
+
+
+def save_png(path: Path, image: Image.Image) -> None:
+    buf = io.BytesIO()
+    image.save(buf, format="PNG")
+    atomic.write_bytes(path, buf.getvalue())
+
+
+def read_metrics(path: Path) -> list[dict]:
+    rows = []
+    if path.is_file():
+        for line in path.read_text().splitlines():
+            try:
+                rows.append(json.loads(line))
+            except json.JSONDecodeError:
+                continue  # a line cut by a kill; the checkpointed rows are intact
+    return rows
+
+
+def loss_curves(rows: list[dict], path: Path, title: str) -> None:
+    """One small panel per logged quantity (losses, Wasserstein estimates, ...) against step."""
+    keys = [k for k in rows[0] if k not in ("step", "epoch", "time", "it_s")] if rows else []
+    if not keys:
+        return
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    ncols = min(3, len(keys))
+    nrows = -(-len(keys) // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(4 * ncols, 2.6 * nrows), squeeze=False)
+    steps = [r["step"] for r in rows]
+    for ax, key in zip(axes.flat, keys):
+        ax.plot(steps, [r.get(key, np.nan) for r in rows], lw=1)
+        ax.set_title(key, fontsize=9)
+        ax.set_xlabel("step", fontsize=8)
+        ax.tick_params(labelsize=7)
+        ax.grid(alpha=0.3)
+    for ax in list(axes.flat)[len(keys):]:
+        ax.axis("off")
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=90)
+    plt.close(fig)
+    atomic.write_bytes(path, buf.getvalue())

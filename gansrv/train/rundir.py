@@ -1,0 +1,66 @@
+"""The run directory: config.json (family, config, data fingerprint, versions) and its checks."""
+
+from __future__ import annotations
+
+import json
+import platform
+import time
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from gansrv import __version__, atomic
+from gansrv.data import DataSpec
+from gansrv.errors import UserError
+from gansrv.train.options import TrainOptions
+
+CONFIG = "config.json"
+
+
+def default_out(family: str) -> Path:
+    return Path("runs") / f"{family}-{time.strftime('%Y%m%d-%H%M%S')}"
+
+
+def prepare_new(out: Path) -> None:
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise UserError(f"{out} already exists and is not empty; pass --resume {out} to continue "
+                        f"it, or choose another --out")
+    out.mkdir(parents=True, exist_ok=True)
+
+
+def versions() -> dict[str, str]:
+    import numpy
+    import torch
+
+    return {"gansrv": __version__, "torch": torch.__version__, "numpy": numpy.__version__,
+            "python": platform.python_version()}
+
+
+def write_config(out: Path, family: str, config: Any, opts: TrainOptions, spec: DataSpec,
+                 total_steps: int) -> None:
+    train = {k: v for k, v in asdict(opts).items() if k not in ("resume", "progress", "extra")}
+    train["data"] = list(opts.data)
+    train["total_steps"] = total_steps
+    data = asdict(spec)
+    atomic.write_json(out / CONFIG, {
+        "family": family,
+        "config": asdict(config),
+        "train": train,
+        "data": data,
+        "versions": versions(),
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    })
+
+
+def read_config(run_dir: Path) -> dict[str, Any]:
+    path = run_dir / CONFIG
+    if not path.is_file():
+        raise UserError(f"{run_dir}: not a gansrv run directory (no {CONFIG})")
+    try:
+        cfg = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise UserError(f"{path}: corrupt ({exc})") from None
+    for key in ("family", "config", "train", "data"):
+        if key not in cfg:
+            raise UserError(f"{path}: missing {key!r}; not written by gansrv train")
+    return cfg

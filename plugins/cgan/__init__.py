@@ -1,0 +1,75 @@
+"""cgan: conditional GAN (Mirza & Osindero 2014): the class label y is fed to both G and D.
+
+Two label placements (``--label-at``) and two backbones (``--backbone``), as compared in the notes:
+``input`` joins y to the raw input (z for G, the image for D); ``hidden`` maps y to a hidden layer
+and joins it there (for the conv D as a projection term, Miyato & Koyama 2018).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from gansrv import hookimpl
+from gansrv.family import ExportSpec, Family, Kind, option
+
+
+@dataclass
+class Config:
+    backbone: str = option("conv", "Network type.", choices=("conv", "mlp"))
+    label_at: str = option("hidden", "Where y joins the networks.", choices=("hidden", "input"))
+    latent_dim: int = option(64, "Size of the noise vector z.")
+    image_size: int = option(28, "Resolution.", choices=(28, 32, 64))
+    g_width: int = option(64, "conv: base channels of G; mlp: first hidden width / 4.")
+    d_width: int = option(64, "conv: base channels of D; mlp: first hidden width / 8.")
+    embed_dim: int = option(64, "Size of the label embedding (label_at=hidden).")
+    lr: float = option(2e-4, "Adam learning rate for G and D.")
+    beta1: float = option(0.5, "Adam beta1.")
+    d_steps: int = option(1, "D updates per generator step (mlp notes: 1:1 beat 2:1).")
+    g_steps: int = option(1, "G updates per generator step.")
+    label_smoothing: float = option(0.0, "One-sided label smoothing of D's real targets.")
+
+
+class CGAN(Family):
+    name = "cgan"
+    description = "Conditional GAN: class label fed to G and D (mlp or conv, input or hidden)."
+    kind = Kind.CONDITIONAL
+    Config = Config
+    needs_labels = True
+
+    def validate(self, config, data) -> None:
+        from gansrv.errors import UserError
+
+        for key in ("g_width", "d_width", "embed_dim", "latent_dim"):
+            if not 1 <= getattr(config, key) <= 4096:
+                raise UserError(f"{key} must be between 1 and 4096")
+        if data is not None and data.num_classes < 2:
+            raise UserError(f"cgan needs at least 2 classes, the data has {data.num_classes}")
+
+    def build(self, config, data):
+        from gansrv_plugins.cgan import models
+
+        return models.build(config, data.channels, data.num_classes)
+
+    def optimizers(self, config, modules):
+        import torch
+
+        return {k: torch.optim.Adam(m.parameters(), lr=config.lr, betas=(config.beta1, 0.999))
+                for k, m in modules.items()}
+
+    def train_step(self, batch, ctx):
+        from gansrv.nn.losses import adversarial_step
+
+        G, D, c = ctx.modules["G"], ctx.modules["D"], ctx.config
+        return adversarial_step(ctx, batch, G, D, c.latent_dim, c.d_steps, c.g_steps,
+                                c.label_smoothing)
+
+    def export_graphs(self, modules, config, data):
+        import torch
+
+        inputs = {"z": torch.randn(2, config.latent_dim), "label": torch.tensor([0, 1])}
+        return [ExportSpec("generator", modules["G"], inputs)]
+
+
+@hookimpl
+def gansrv_register_families(register):
+    register(CGAN())

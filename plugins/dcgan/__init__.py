@@ -1,0 +1,65 @@
+"""dcgan: Radford et al. 2015 — transposed-conv G (BatchNorm, ReLU, tanh), strided-conv D
+(LeakyReLU 0.2), no pooling and no fully connected hidden layers, Adam(2e-4, beta1 0.5)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from gansrv import hookimpl
+from gansrv.family import ExportSpec, Family, Kind, option
+
+
+@dataclass
+class Config:
+    latent_dim: int = option(100, "Size of the noise vector z.")
+    image_size: int = option(28, "Resolution.", choices=(28, 32, 64))
+    g_width: int = option(64, "Base channel width of G (doubles toward the low resolutions).")
+    d_width: int = option(64, "Base channel width of D (doubles per downsampling).")
+    lr: float = option(2e-4, "Adam learning rate for G and D.")
+    beta1: float = option(0.5, "Adam beta1.")
+    d_steps: int = option(1, "D updates per generator step.")
+    g_steps: int = option(1, "G updates per generator step (one report found 2 helped).")
+    label_smoothing: float = option(0.0, "One-sided label smoothing of D's real targets.")
+
+
+class DCGAN(Family):
+    name = "dcgan"
+    description = "DCGAN: transposed-conv G with BatchNorm, strided-conv D (Radford 2015)."
+    kind = Kind.NOISE
+    Config = Config
+
+    def validate(self, config, data) -> None:
+        from gansrv.errors import UserError
+
+        if not 1 <= config.g_width <= 1024 or not 1 <= config.d_width <= 1024:
+            raise UserError("g_width and d_width must be between 1 and 1024")
+
+    def build(self, config, data):
+        from gansrv_plugins.dcgan.models import ConvDiscriminator, ConvGenerator
+
+        return {"G": ConvGenerator(config.latent_dim, config.image_size, data.channels,
+                                   config.g_width),
+                "D": ConvDiscriminator(data.channels, config.image_size, config.d_width)}
+
+    def optimizers(self, config, modules):
+        import torch
+
+        return {k: torch.optim.Adam(m.parameters(), lr=config.lr, betas=(config.beta1, 0.999))
+                for k, m in modules.items()}
+
+    def train_step(self, batch, ctx):
+        from gansrv.nn.losses import adversarial_step
+
+        G, D, c = ctx.modules["G"], ctx.modules["D"], ctx.config
+        return adversarial_step(ctx, batch, lambda z, y: G(z), lambda x, y: D(x), c.latent_dim,
+                                c.d_steps, c.g_steps, c.label_smoothing)
+
+    def export_graphs(self, modules, config, data):
+        import torch
+
+        return [ExportSpec("generator", modules["G"], {"z": torch.randn(2, config.latent_dim)})]
+
+
+@hookimpl
+def gansrv_register_families(register):
+    register(DCGAN())
