@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -42,18 +43,23 @@ def _load_data(family: Family, config: Any, opts: TrainOptions, named: dict | No
 def train(family: Family, config: Any, opts: TrainOptions, named: dict | None = None,
           log=print) -> dict[str, Any]:
     """Train a new run into opts.out, or continue opts.resume; returns a summary dict."""
-    from gansrv.train.engine import Trainer
+    from gansrv.train.engine import Trainer, pick_device
 
     _check_bounds(opts)
     if opts.resume:
         return _resume(family, opts, named, log)
     data = _load_data(family, config, opts, named)
     family.validate(config, data.spec())
+    pick_device(opts.device)
     out = Path(opts.out) if opts.out else rundir.default_out(family.name)
     total = opts.total_steps(len(data), DEFAULT_STEPS)
     rundir.prepare_new(out)
-    trainer = Trainer(family, config, data, opts, out, total, log)
-    rundir.write_config(out, family.name, config, opts, trainer.spec, total)
+    try:
+        trainer = Trainer(family, config, data, opts, out, total, log)
+        rundir.write_config(out, family.name, config, opts, trainer.spec, total)
+    except BaseException:
+        shutil.rmtree(out, ignore_errors=True)  # nothing half-made is left behind
+        raise
     log(f"training {family.name} on {data.source} ({len(data)} images, "
         f"{trainer.spec.size}px) for {total} steps on {trainer.device} -> {out}")
     return trainer.run()

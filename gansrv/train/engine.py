@@ -232,10 +232,14 @@ class Trainer:
 
 
 def _progress(total: int, initial: int, enabled: bool, name: str):
+    import sys
+
     from tqdm import tqdm
 
+    # On a terminal redraw often; in a log file, a line every 30 s rather than a flood of them.
+    interval = 0.2 if sys.stderr.isatty() else 30.0
     return tqdm(total=total, initial=initial, disable=not enabled, desc=name, unit="it",
-                dynamic_ncols=True, leave=True)
+                dynamic_ncols=True, leave=True, mininterval=interval)
 
 
 def seed_everything(seed: int) -> None:

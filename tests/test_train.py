@@ -1,0 +1,181 @@
+"""The training engine through the real CLI: run dir contents, exact resume, Ctrl-C, NaN, config."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from gansrv.errors import UserError
+from gansrv.train import TrainOptions
+from gansrv.train.api import train
+from gansrv_plugins.gan import GAN
+
+from .conftest import one_line_error, run
+
+FAST = ("--limit", "256", "--batch-size", "32", "--no-progress")
+
+
+def _rows(run_dir: Path) -> list[dict]:
+    return [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+
+
+def test_run_dir_has_config_checkpoints_samples_and_curves(tmp_path):
+    out = tmp_path / "run"
+    result = run("train", "cgan", "--backbone", "mlp", "--steps", 6, "--sample-every", 3,
+                 "--checkpoint-every", 3, "--log-every", 2, "--out", out, *FAST)
+    assert "done: step 6" in result.stdout
+    cfg = json.loads((out / "config.json").read_text())
+    assert cfg["family"] == "cgan" and cfg["config"]["backbone"] == "mlp"
+    assert len(cfg["data"]["fingerprint"]) == 64 and cfg["data"]["num_classes"] == 10
+    assert {"gansrv", "torch", "python"} <= set(cfg["versions"])
+    assert sorted(p.name for p in (out / "samples").iterdir()) == ["step-000003.png", "step-000006.png"]
+    assert (out / "loss.png").stat().st_size > 1000
+    assert [r["step"] for r in _rows(out)] == [2, 4, 6]
+    ckpt = out / "checkpoints" / (out / "checkpoints" / "latest").read_text().strip()
+    assert ckpt.name == "step-00000006"
+    weights = load_file(str(ckpt / "weights.safetensors"))
+    assert any(k.startswith("G.") for k in weights) and any(k.startswith("D.") for k in weights)
+    state = torch.load(ckpt / "state.pt", weights_only=True)
+    assert state["step"] == 6 and set(state["optimizers"]) == {"G", "D"}
+
+
+def test_sample_grid_has_one_row_per_class(tmp_path):
+    from PIL import Image
+
+    out = tmp_path / "run"
+    run("train", "cgan", "--steps", 1, "--out", out, *FAST)
+    grid = Image.open(out / "samples" / "step-000001.png")
+    noise = tmp_path / "noise"
+    run("train", "gan", "--steps", 1, "--out", noise, *FAST)
+    grid_noise = Image.open(noise / "samples" / "step-000001.png")
+    # 10 labelled class rows versus an 8 x 8 unlabelled grid of the same cell size.
+    assert grid.height > grid_noise.height and grid.width > grid_noise.width
+
+
+@pytest.mark.parametrize("family,extra", [("cgan", ()), ("dcgan", ("--g-steps", "2"))])
+def test_resume_repeats_an_uninterrupted_run_exactly(tmp_path, family, extra):
+    common = ("--log-every", "1", "--checkpoint-every", "5", "--sample-every", "0", *FAST, *extra)
+    full, part = tmp_path / "full", tmp_path / "part"
+    run("train", family, "--steps", 10, "--out", full, *common)
+    run("train", family, "--steps", 5, "--out", part, *common)
+    run("train", family, "--resume", part, "--steps", 10, "--no-progress")
+    a, b = _rows(full), _rows(part)
+    assert [r["step"] for r in b] == list(range(1, 11))
+    for ra, rb in zip(a, b):
+        for key in ("loss_d", "loss_g", "d_real", "d_fake"):
+            assert ra[key] == rb[key], (ra["step"], key, ra[key], rb[key])
+
+
+def test_resume_refuses_other_family_and_finished_runs(tmp_path):
+    out = tmp_path / "run"
+    run("train", "gan", "--steps", 2, "--out", out, *FAST)
+    assert "gan run" in one_line_error(run("train", "dcgan", "--resume", out, expect=None))
+    assert "already at step 2" in one_line_error(run("train", "gan", "--resume", out, expect=None))
+    assert "not empty" in one_line_error(run("train", "gan", "--steps", 2, "--out", out, expect=None))
+
+
+class _DivergingGAN(GAN):
+    """The real gan family, except that its loss turns to NaN at step 4 (as with a too-large lr)."""
+
+    def train_step(self, batch, ctx):
+        losses = super().train_step(batch, ctx)
+        return {**losses, "loss_g": float("nan")} if ctx.step == 3 else losses
+
+
+def test_nan_loss_stops_with_last_good_checkpoint(tmp_path):
+    fam = _DivergingGAN()
+    opts = TrainOptions(data=("digits",), limit=128, steps=10, batch_size=32, out=str(tmp_path / "r"),
+                        checkpoint_every=2, sample_every=0, progress=False)
+    with pytest.raises(UserError) as info:
+        train(fam, fam.Config(), opts, log=lambda m: None)
+    assert "loss_g became nan at step 4" in str(info.value) and "step-00000002" in str(info.value)
+    assert info.value.exit_code == 1
+    assert (tmp_path / "r" / "checkpoints" / "latest").read_text().strip() == "step-00000002"
+
+
+def test_ctrl_c_saves_a_checkpoint_and_resume_continues(tmp_path):
+    out = tmp_path / "run"
+    gansrv = Path(sys.executable).with_name("gansrv")
+    proc = subprocess.Popen([str(gansrv), "train", "gan", "--steps", "100000", "--out", str(out),
+                             "--log-every", "1", "--sample-every", "0", *FAST],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 120
+    while not (out / "metrics.jsonl").is_file() and time.time() < deadline:
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGINT)
+    stdout, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 130, (stdout, stderr)
+    assert "Traceback" not in stderr and "resume with" in stderr
+    step = json.loads((out / "config.json").read_text())["train"]["total_steps"]
+    assert step == 100000
+    latest = (out / "checkpoints" / "latest").read_text().strip()
+    stopped_at = int(latest.split("-")[1])
+    assert stopped_at >= 1
+    run("train", "gan", "--resume", out, "--steps", stopped_at + 2, "--no-progress")
+    assert _rows(out)[-1]["step"] == stopped_at + 2
+
+
+def test_config_file_with_cli_override(tmp_path):
+    cfg = tmp_path / "c.toml"
+    cfg.write_text('steps = 3\nlr = 0.001\ng-hidden = "32,64"\nlimit = 64\nbatch_size = 16\n'
+                   'progress = false\n')
+    out = tmp_path / "run"
+    run("train", "gan", "--config", cfg, "--steps", 2, "--out", out)
+    saved = json.loads((out / "config.json").read_text())
+    assert saved["train"]["total_steps"] == 2 and saved["config"]["lr"] == 0.001
+    assert saved["config"]["g_hidden"] == "32,64" and saved["train"]["batch_size"] == 16
+    yml = tmp_path / "c.yaml"
+    yml.write_text("steps: 1\nlatent_dim: 8\nlimit: 64\nprogress: false\n")
+    run("train", "gan", "--config", yml, "--out", tmp_path / "y")
+    assert json.loads((tmp_path / "y" / "config.json").read_text())["config"]["latent_dim"] == 8
+
+
+@pytest.mark.parametrize(
+    "text,suffix,needle",
+    [("nonsense = 1\n", ".toml", "unknown setting"), ("steps = [\n", ".toml", "invalid TOML"),
+     ("a: [1\n", ".yaml", "invalid YAML"), ("steps=1", ".ini", "must end in")],
+)
+def test_bad_config_files(tmp_path, text, suffix, needle):
+    cfg = tmp_path / f"c{suffix}"
+    cfg.write_text(text)
+    result = run("train", "gan", "--config", cfg, "--out", tmp_path / "r", expect=None)
+    assert needle in one_line_error(result)
+    assert not (tmp_path / "r").exists()
+
+
+@pytest.mark.parametrize("args,needle", [
+    (("--batch-size", "0"), "--batch-size"), (("--steps", "-3"), "--steps"),
+    (("--max-seconds", "0"), "--max-seconds"), (("--g-hidden", "a,b"), "comma-separated"),
+])
+def test_bad_training_options(tmp_path, args, needle):
+    result = run("train", "gan", *FAST, *args, "--out", tmp_path / "r", expect=None)
+    assert needle in one_line_error(result)
+    assert not (tmp_path / "r").exists()
+
+
+def test_train_help_lists_every_hyperparameter_with_default():
+    from gansrv.family import config_fields
+    from gansrv_plugins.cgan import Config
+
+    text = run("train", "cgan", "--help").stdout
+    for f in config_fields(Config):
+        assert "--" + f.name.replace("_", "-") in text
+    assert "[default: hidden]" in text and "Training options:" in text
+
+
+def test_cuda_request_without_gpu_is_one_line(tmp_path):
+    if torch.cuda.is_available():
+        pytest.skip("a GPU is present")
+    result = run("train", "gan", "--device", "cuda", "--steps", 1, "--out", tmp_path / "r", *FAST,
+                 expect=None)
+    assert "CUDA" in one_line_error(result)
+    assert os.listdir(tmp_path) == []
