@@ -6,6 +6,7 @@ one-line warning, not the whole CLI. Set ``GANSRV_TRACE_HOOKS=1`` to print every
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import sys
 from dataclasses import dataclass, field
@@ -48,13 +49,24 @@ def make_plugin_manager() -> pluggy.PluginManager:
     return pm
 
 
+def _builtin_first(ep) -> tuple[bool, str]:
+    """Built-in families load first, so a third-party plugin can never take their names."""
+    return ((ep.dist.name if ep.dist is not None else "?") != "gansrv", ep.name)
+
+
 def _load_entry_points(pm: pluggy.PluginManager, problems: list[str]) -> dict[str, str]:
     """Register each entry point's module; returns plugin name -> providing distribution."""
     dists: dict[str, str] = {}
-    for ep in sorted(entry_points(group=GROUP), key=lambda e: e.name):
-        if pm.get_plugin(ep.name) is not None or pm.is_blocked(ep.name):
-            continue
+    seen: set[tuple[str, str]] = set()
+    for ep in sorted(entry_points(group=GROUP), key=_builtin_first):
         dist = ep.dist.name if ep.dist is not None else "?"
+        if (ep.name, ep.value) in seen or pm.is_blocked(ep.name):
+            continue  # the same distribution seen twice on sys.path
+        seen.add((ep.name, ep.value))
+        if ep.name in dists or pm.get_plugin(ep.name) is not None:
+            problems.append(f"plugin {ep.name!r} from {dist} ignored: the entry point name "
+                            f"{ep.name!r} is already used by {dists.get(ep.name, 'another plugin')}")
+            continue
         try:
             module = ep.load()
             pm.register(module, name=ep.name)
@@ -112,6 +124,8 @@ def _family_problem(fam: Any) -> str | None:
             return f"family {type(fam).__name__} lacks the attribute {attr!r}"
     if not isinstance(fam.kind, Kind):
         return f"family {fam.name!r} has kind {fam.kind!r}, not a gansrv.family.Kind"
+    if not (isinstance(fam.Config, type) and dataclasses.is_dataclass(fam.Config)):
+        return f"family {fam.name!r}: its Config is not a dataclass"
     return None
 
 

@@ -1,0 +1,1 @@
+"""Deliberately broken gansrv plugins (tests/test_plugins.py installs them)."""

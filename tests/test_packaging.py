@@ -1,0 +1,234 @@
+"""Packaging: every built-in family is found from the editable install and from a built wheel,
+both through the ``gansrv`` entry-point group, and nothing named ``plugins`` lands in site-packages.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import sysconfig
+import zipfile
+from pathlib import Path
+
+import pytest
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+REPO = Path(__file__).resolve().parents[1]
+PLUGINS_DIR = REPO / "plugins"
+IMPORT_ROOTS = {"gansrv": REPO / "gansrv", "gansrv_plugins": PLUGINS_DIR}  # import name -> folder
+
+# Run in a child interpreter: what the registry finds, and where each family's module comes from.
+PROBE = """
+import importlib.util, json, sys
+import gansrv
+from gansrv.plugins import load_registry
+reg = load_registry()
+print(json.dumps({
+    "gansrv": gansrv.__file__,
+    "problems": reg.problems,
+    "families": {name: {"module": type(fam).__module__,
+                        "file": sys.modules[type(fam).__module__].__file__,
+                        "package": reg.providers[name]}
+                 for name, fam in reg.families.items()},
+    "plugins_spec": repr(importlib.util.find_spec("plugins")),
+}))
+"""
+
+
+def pyproject() -> dict:
+    return tomllib.loads((REPO / "pyproject.toml").read_text())
+
+
+def family_folders() -> list[str]:
+    """plugins/<family>/ folders that are packages: each one is a built-in family plugin."""
+    return sorted(p.parent.name for p in PLUGINS_DIR.glob("*/__init__.py"))
+
+
+def source_packages() -> dict[str, Path]:
+    """Every package (folder with __init__.py) under the import roots, by dotted import name."""
+    found = {}
+    for name, root in IMPORT_ROOTS.items():
+        for init in root.rglob("__init__.py"):
+            rel = init.parent.relative_to(root)
+            if "__pycache__" not in rel.parts:
+                found[".".join((name, *rel.parts))] = init.parent
+    return found
+
+
+def source_modules() -> set[str]:
+    """Every .py file under the import roots, as the path it must have inside a wheel."""
+    files = set()
+    for name, root in IMPORT_ROOTS.items():
+        for py in root.rglob("*.py"):
+            rel = py.relative_to(root)
+            if "__pycache__" not in rel.parts:
+                files.add("/".join((name, *rel.parts)))
+    return files
+
+
+def probe(env: dict[str, str] | None, cwd: Path) -> dict:
+    # cwd is outside the checkout, so the checkout's own folders are not importable by accident.
+    res = subprocess.run([sys.executable, "-c", PROBE], capture_output=True, text=True, env=env,
+                         cwd=cwd, timeout=120)
+    assert res.returncode == 0, res.stderr
+    return json.loads(res.stdout)
+
+
+def check_builtins_found(found: dict, module_root: Path) -> None:
+    """Every family folder is loaded as gansrv_plugins.<folder>, from module_root, by gansrv."""
+    assert found["problems"] == []
+    assert found["plugins_spec"] == "None", "a top-level module named 'plugins' is importable"
+    by_module = {info["module"]: info for info in found["families"].values()}
+    for folder in family_folders():
+        info = by_module.get(f"gansrv_plugins.{folder}")
+        assert info is not None, f"no family from plugins/{folder}/ (found {sorted(by_module)})"
+        assert info["package"] == "gansrv"
+        assert Path(info["file"]).resolve() == (module_root / folder / "__init__.py").resolve()
+
+
+# -- pyproject.toml ------------------------------------------------------------------------------
+
+def test_every_family_folder_is_a_package_and_an_entry_point():
+    meta = pyproject()
+    packages = set(meta["tool"]["setuptools"]["packages"])
+    targets = set(meta["project"]["entry-points"]["gansrv"].values())
+    assert family_folders(), "no family folders found under plugins/"
+    for folder in family_folders():
+        assert f"gansrv_plugins.{folder}" in packages, f"plugins/{folder}/ missing from packages"
+        assert f"gansrv_plugins.{folder}" in targets, f"plugins/{folder}/ has no gansrv entry point"
+
+
+def test_every_entry_point_names_an_existing_family_folder():
+    for name, target in pyproject()["project"]["entry-points"]["gansrv"].items():
+        root, _, folder = target.partition(".")
+        assert root == "gansrv_plugins" and (PLUGINS_DIR / folder / "__init__.py").is_file(), \
+            f"entry point {name} = {target!r} names no plugins/<family>/ folder"
+
+
+def test_package_dir_maps_plugins_to_a_namespaced_name():
+    mapping = pyproject()["tool"]["setuptools"]["package-dir"]
+    assert mapping.get("gansrv_plugins") == "plugins"
+    assert "plugins" not in mapping
+
+
+def test_every_source_package_is_listed():
+    """The package list is explicit, so a new subpackage (gansrv/foo/) must be added by hand."""
+    packages = set(pyproject()["tool"]["setuptools"]["packages"])
+    missing = sorted(set(source_packages()) - packages)
+    assert missing == [], f"packages missing from [tool.setuptools] packages: {missing}"
+
+
+# -- editable install (the test environment) ----------------------------------------------------
+
+def test_editable_install_finds_every_builtin_family(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    found = probe(env, tmp_path)
+    assert Path(found["gansrv"]).resolve() == (REPO / "gansrv" / "__init__.py").resolve()
+    check_builtins_found(found, PLUGINS_DIR)
+
+
+def test_nothing_named_plugins_in_site_packages():
+    for key in ("purelib", "platlib"):
+        site = Path(sysconfig.get_path(key))
+        assert not (site / "plugins").exists() and not (site / "plugins.py").exists()
+        for pth in site.glob("*.pth"):  # a path line (e.g. a legacy editable install's) adds a dir
+            for line in pth.read_text().splitlines():
+                if line.strip() and not line.startswith(("#", "import")):
+                    assert not (Path(line.strip()) / "plugins" / "__init__.py").exists(), \
+                        f"{pth} makes a top-level 'plugins' importable"
+        for finder in site.glob("__editable__*finder.py"):
+            assert "'plugins':" not in finder.read_text(), f"{finder} maps a top-level 'plugins'"
+
+
+def test_console_script_lists_builtin_families(tmp_path):
+    script = Path(sys.executable).with_name("gansrv.exe" if sys.platform == "win32" else "gansrv")
+    res = subprocess.run([str(script), "families"], capture_output=True, text=True, cwd=tmp_path,
+                         timeout=120)
+    assert res.returncode == 0, res.stderr
+    from gansrv.plugins import load_registry
+
+    reg = load_registry()
+    listed = {ln.split()[0]: ln.split()[-1] for ln in res.stdout.splitlines()[2:] if ln.strip()}
+    builtin = {name for name, dist in reg.providers.items() if dist == "gansrv"}
+    assert builtin and all(listed.get(name) == "gansrv" for name in builtin), res.stdout
+
+
+# -- a built wheel --------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory) -> Path:
+    """Build the project's wheel from a copy of the checkout (the build writes build/, egg-info)."""
+    tmp = tmp_path_factory.mktemp("wheel")
+    src = tmp / "src"
+    src.mkdir()
+    skip = shutil.ignore_patterns("__pycache__", "*.egg-info", "build", "*.pyc")
+    for name in ("gansrv", "plugins"):
+        shutil.copytree(REPO / name, src / name, ignore=skip)
+    for f in REPO.iterdir():
+        if f.is_file() and (f.name == "pyproject.toml" or f.name.startswith(("README", "LICENSE"))):
+            shutil.copy2(f, src / f.name)
+    res = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
+                          "--no-index", "--disable-pip-version-check", "-w", str(tmp / "dist"),
+                          str(src)], capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, f"{res.stdout}\n{res.stderr}"
+    [whl] = (tmp / "dist").glob("gansrv-*.whl")
+    return whl
+
+
+@pytest.fixture(scope="module")
+def wheel_site(wheel, tmp_path_factory) -> Path:
+    site = tmp_path_factory.mktemp("wheel-site") / "site"
+    res = subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "--no-index",
+                          "--disable-pip-version-check", "--target", str(site), str(wheel)],
+                         capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, f"{res.stdout}\n{res.stderr}"
+    return site
+
+
+def test_wheel_has_namespaced_families_and_no_top_level_plugins(wheel):
+    names = zipfile.ZipFile(wheel).namelist()
+    for folder in family_folders():
+        assert f"gansrv_plugins/{folder}/__init__.py" in names
+    assert not [n for n in names if n.split("/")[0] in ("plugins", "plugins.py")]
+    [top] = [n for n in names if n.endswith(".dist-info/top_level.txt")] or [None]
+    if top is not None:
+        assert "plugins" not in zipfile.ZipFile(wheel).read(top).decode().split()
+
+
+def test_wheel_declares_every_family_entry_point(wheel):
+    with zipfile.ZipFile(wheel) as zf:
+        [ep_file] = [n for n in zf.namelist() if n.endswith(".dist-info/entry_points.txt")]
+        text = zf.read(ep_file).decode()
+    for folder in family_folders():
+        assert f"= gansrv_plugins.{folder}\n" in text + "\n", text
+
+
+def test_wheel_contains_every_source_module(wheel):
+    """A subpackage left out of [tool.setuptools] packages works editable but not from the wheel."""
+    names = set(zipfile.ZipFile(wheel).namelist())
+    missing = sorted(source_modules() - names)
+    assert missing == [], f"modules missing from the wheel: {missing}"
+
+
+def test_installed_wheel_finds_every_builtin_family(wheel_site, tmp_path):
+    assert not (wheel_site / "plugins").exists()
+    env = {**os.environ, "PYTHONPATH": str(wheel_site)}  # ahead of the editable install
+    found = probe(env, tmp_path)
+    assert Path(found["gansrv"]).resolve() == (wheel_site / "gansrv" / "__init__.py").resolve()
+    check_builtins_found(found, wheel_site / "gansrv_plugins")
+
+
+def test_installed_wheel_cli_lists_families(wheel_site, tmp_path):
+    env = {**os.environ, "PYTHONPATH": str(wheel_site)}
+    res = subprocess.run([sys.executable, "-m", "gansrv", "families"], capture_output=True,
+                         text=True, env=env, cwd=tmp_path, timeout=120)
+    assert res.returncode == 0 and res.stderr == "", res.stderr
+    listed = {ln.split()[0]: ln.split()[-1] for ln in res.stdout.splitlines()[2:] if ln.strip()}
+    assert len([p for p in listed.values() if p == "gansrv"]) >= len(family_folders()), res.stdout
