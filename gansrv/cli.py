@@ -13,6 +13,12 @@ from gansrv import __version__
 from gansrv.errors import UserError
 
 
+class _OneLine(UserError):
+    """An unexpected failure (disk full, a bug): one line, exit code 1."""
+
+    exit_code = 1
+
+
 class GansrvGroup(click.Group):
     """Adds plugin commands on demand and turns unexpected exceptions into one line."""
 
@@ -42,6 +48,24 @@ class GansrvGroup(click.Group):
             cmd = super().get_command(ctx, name)
         return cmd
 
+    def main(self, *args, standalone_mode: bool = True, **kwargs):
+        """Like click's, but every error (usage errors too) is one 'error:' line on stderr."""
+        if not standalone_mode:
+            return super().main(*args, standalone_mode=False, **kwargs)
+        try:
+            rv = super().main(*args, standalone_mode=False, **kwargs)
+        except click.UsageError as exc:
+            where = f" (see '{exc.ctx.command_path} --help')" if exc.ctx else ""
+            click.echo(f"error: {exc.format_message()}{where}", err=True)
+            sys.exit(exc.exit_code)
+        except click.ClickException as exc:
+            exc.show()
+            sys.exit(exc.exit_code)
+        except click.Abort:
+            click.echo("error: aborted", err=True)
+            sys.exit(1)
+        sys.exit(rv if isinstance(rv, int) else 0)
+
     def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)
@@ -52,13 +76,13 @@ class GansrvGroup(click.Group):
                 raise
             what = "disk full" if exc.errno == errno.ENOSPC else (exc.strerror or str(exc))
             where = f": {exc.filename}" if exc.filename else ""
-            raise click.ClickException(f"{what}{where}") from None
+            raise _OneLine(f"{what}{where}") from None
         except KeyboardInterrupt:
             raise click.Abort() from None
         except Exception as exc:
             if os.environ.get("GANSRV_DEBUG"):
                 raise
-            raise click.ClickException(
+            raise _OneLine(
                 f"internal error: {type(exc).__name__}: {exc} "
                 f"(set GANSRV_DEBUG=1 for the traceback and please report it)") from None
 

@@ -53,16 +53,19 @@ def _common_options() -> list[click.Option]:
 COMMON_NAMES = {o.name for o in _common_options()} | {"config"}
 
 
-def _click_type(tp: Any, choices: tuple[str, ...] | None) -> tuple[Any, bool]:
+def _click_type(tp: Any, meta: Any) -> tuple[Any, bool]:
     """Map a dataclass field type to a click type; second value: is it a bool flag."""
-    if choices:
-        return click.Choice([str(c) for c in choices]), False
+    if meta.get("choices"):
+        return click.Choice([str(c) for c in meta["choices"]]), False
     origin = typing.get_origin(tp)
     if origin in (typing.Union, types.UnionType):
         args = [a for a in typing.get_args(tp) if a is not type(None)]
         tp = args[0] if len(args) == 1 else str
     if tp is bool:
         return bool, True
+    if tp in (int, float) and ("min" in meta or "max" in meta):
+        ranged = click.IntRange if tp is int else click.FloatRange
+        return ranged(meta.get("min"), meta.get("max")), False
     return {int: click.INT, float: click.FLOAT, str: click.STRING}.get(tp, click.STRING), False
 
 
@@ -74,7 +77,7 @@ def _config_options(family: Family) -> list[click.Option]:
             raise UserError(f"family {family.name!r}: config field {f.name!r} clashes with a "
                             f"common training option")
         default = f.default if f.default is not dataclasses.MISSING else f.default_factory()
-        ctype, is_flag = _click_type(hints.get(f.name, str), f.metadata.get("choices"))
+        ctype, is_flag = _click_type(hints.get(f.name, str), f.metadata)
         flag = "--" + f.name.replace("_", "-")
         decl = [f"{flag}/--no-{flag[2:]}"] if is_flag else [flag]
         opt = click.Option(decl, type=None if is_flag else ctype, default=default,

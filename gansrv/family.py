@@ -31,11 +31,20 @@ class Kind(str, enum.Enum):
     IMAGE = "image"  # image -> image
 
 
-def option(default: Any, help: str, choices: tuple[str, ...] | None = None, **kw: Any) -> Any:
-    """A config field whose help text (and choices) become a CLI option of ``gansrv train``."""
-    meta = {"help": help}
+def option(default: Any, help: str, choices: tuple[Any, ...] | None = None,
+           min: float | None = None, max: float | None = None, **kw: Any) -> Any:
+    """A config field whose help text, choices and bounds become a CLI option of ``gansrv train``.
+
+    Bounds are checked for every source of a value (flag, config file, Python API) by
+    :func:`check_config`, so a family's code can rely on them.
+    """
+    meta: dict[str, Any] = {"help": help}
     if choices is not None:
         meta["choices"] = tuple(choices)
+    if min is not None:
+        meta["min"] = min
+    if max is not None:
+        meta["max"] = max
     if isinstance(default, (list, dict, set)):
         return field(default_factory=lambda: type(default)(default), metadata=meta, **kw)
     return field(default=default, metadata=meta, **kw)
@@ -117,3 +126,18 @@ def config_to_dict(config: Any) -> dict[str, Any]:
 
 def config_fields(config_cls: type) -> list[dataclasses.Field]:
     return [f for f in dataclasses.fields(config_cls) if f.init]
+
+
+def check_config(config: Any) -> None:
+    """Raise UserError for a value outside its field's choices or bounds."""
+    from gansrv.errors import UserError
+
+    for f in config_fields(type(config)):
+        value, meta = getattr(config, f.name), f.metadata
+        flag = "--" + f.name.replace("_", "-")
+        if "choices" in meta and value not in meta["choices"]:
+            raise UserError(f"{flag} must be one of {', '.join(map(str, meta['choices']))}, got {value!r}")
+        if "min" in meta and value < meta["min"]:
+            raise UserError(f"{flag} must be >= {meta['min']}, got {value}")
+        if "max" in meta and value > meta["max"]:
+            raise UserError(f"{flag} must be <= {meta['max']}, got {value}")

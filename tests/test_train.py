@@ -179,3 +179,31 @@ def test_cuda_request_without_gpu_is_one_line(tmp_path):
                  expect=None)
     assert "CUDA" in one_line_error(result)
     assert os.listdir(tmp_path) == []
+
+
+@pytest.mark.parametrize("args,needle", [
+    (("--d-steps", "0"), "--d-steps"), (("--lr", "-1"), "--lr"), (("--latent-dim", "0"), "--latent-dim"),
+])
+def test_hyperparameter_bounds_from_flags(tmp_path, args, needle):
+    result = run("train", "gan", *FAST, *args, "--steps", 1, "--out", tmp_path / "r", expect=None)
+    assert needle in one_line_error(result)
+    assert not (tmp_path / "r").exists()
+
+
+def test_hyperparameter_bounds_from_config_file_and_python(tmp_path):
+    cfg = tmp_path / "c.toml"
+    cfg.write_text("g_steps = 0\n")
+    result = run("train", "gan", "--config", cfg, "--out", tmp_path / "r", expect=None)
+    assert "--g-steps" in one_line_error(result)
+    fam = GAN()
+    opts = TrainOptions(steps=1, out=str(tmp_path / "p"), progress=False)
+    with pytest.raises(UserError, match="--d-steps must be >= 1"):
+        train(fam, fam.Config(d_steps=0), opts, log=lambda m: None)
+
+
+def test_metrics_rate_is_the_rows_average(tmp_path):
+    out = tmp_path / "run"
+    run("train", "gan", "--steps", 6, "--log-every", 3, "--out", out, *FAST)
+    rows = _rows(out)
+    assert all(r["it_s"] > 0 for r in rows)
+    assert rows[1]["it_s"] == pytest.approx(3 / (rows[1]["time"] - rows[0]["time"]), rel=0.02)

@@ -8,7 +8,7 @@ from typing import Any
 
 from gansrv.data import load_dataset
 from gansrv.errors import UserError
-from gansrv.family import Family, Kind
+from gansrv.family import Family, Kind, check_config
 from gansrv.train import checkpoint as ckpt
 from gansrv.train import rundir
 from gansrv.train.options import MAX_BATCH, MAX_STEPS, TrainOptions
@@ -48,6 +48,8 @@ def train(family: Family, config: Any, opts: TrainOptions, named: dict | None = 
     _check_bounds(opts)
     if opts.resume:
         return _resume(family, opts, named, log)
+    check_config(config)
+    family.validate(config, None)
     data = _load_data(family, config, opts, named)
     family.validate(config, data.spec())
     pick_device(opts.device)

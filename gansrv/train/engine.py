@@ -82,6 +82,7 @@ class Trainer:
         self.elapsed = 0.0
         self.acc: dict[str, float] = {}
         self.acc_n = 0
+        self.logged_at = 0.0  # training time at the last metrics row, for its it/s
         self.sample_z, self.sample_labels = self._fixed_samples()
 
     # -- state ------------------------------------------------------------------------------
@@ -101,6 +102,7 @@ class Trainer:
             "elapsed": self.elapsed,
             "log_acc": dict(self.acc),
             "log_acc_n": self.acc_n,
+            "logged_at": self.logged_at,
         }
 
     def save(self) -> Path:
@@ -125,6 +127,7 @@ class Trainer:
         self.ctx.state.update(state.get("family_state", {}))
         self.elapsed = float(state.get("elapsed", 0.0))
         self.acc, self.acc_n = dict(state.get("log_acc", {})), int(state.get("log_acc_n", 0))
+        self.logged_at = float(state.get("logged_at", self.elapsed))
         self._truncate_metrics(self.ctx.step)
 
     def _truncate_metrics(self, step: int) -> None:
@@ -179,8 +182,11 @@ class Trainer:
             self.acc[k] = self.acc.get(k, 0.0) + float(v)
         self.acc_n += 1
 
-    def _flush_log(self, rate: float) -> dict[str, float]:
+    def _flush_log(self) -> dict[str, float]:
         means = {k: v / max(1, self.acc_n) for k, v in self.acc.items()}
+        spent = self.elapsed - self.logged_at
+        rate = self.acc_n / spent if spent > 0 else 0.0
+        self.logged_at = self.elapsed
         row = {"step": self.ctx.step, "epoch": round(self.ctx.stream.epoch, 4),
                "time": round(self.elapsed, 3), "it_s": round(rate, 2), **means}
         atomic.append_line(self.out / "metrics.jsonl", json.dumps(row))
@@ -206,7 +212,7 @@ class Trainer:
                 self.elapsed += dt
                 bar.update(1)
                 if self._due(self.opts.log_every) or self.ctx.step == self.total_steps:
-                    bar.set_postfix({k: f"{v:.3f}" for k, v in self._flush_log(1 / dt).items()})
+                    bar.set_postfix({k: f"{v:.3f}" for k, v in self._flush_log().items()})
                 if self._due(self.opts.sample_every):
                     self.write_grid()
                     self.write_curves()
@@ -223,7 +229,7 @@ class Trainer:
 
     def _finish(self, reason: str) -> dict[str, Any]:
         if self.acc_n:
-            self._flush_log(0.0)
+            self._flush_log()
         last = self.save()
         grid = self.write_grid()
         self.write_curves()

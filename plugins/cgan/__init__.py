@@ -17,16 +17,16 @@ from gansrv.family import ExportSpec, Family, Kind, option
 class Config:
     backbone: str = option("conv", "Network type.", choices=("conv", "mlp"))
     label_at: str = option("hidden", "Where y joins the networks.", choices=("hidden", "input"))
-    latent_dim: int = option(64, "Size of the noise vector z.")
+    latent_dim: int = option(64, "Size of the noise vector z.", min=1, max=4096)
     image_size: int = option(28, "Resolution.", choices=(28, 32, 64))
-    g_width: int = option(64, "conv: base channels of G; mlp: first hidden width / 4.")
-    d_width: int = option(64, "conv: base channels of D; mlp: first hidden width / 8.")
-    embed_dim: int = option(64, "Size of the label embedding (label_at=hidden).")
-    lr: float = option(2e-4, "Adam learning rate for G and D.")
-    beta1: float = option(0.5, "Adam beta1.")
-    d_steps: int = option(1, "D updates per generator step (mlp notes: 1:1 beat 2:1).")
-    g_steps: int = option(1, "G updates per generator step.")
-    label_smoothing: float = option(0.0, "One-sided label smoothing of D's real targets.")
+    g_width: int = option(64, "conv: base channels of G; mlp: first hidden width / 4.", min=1, max=1024)
+    d_width: int = option(64, "conv: base channels of D; mlp: first hidden width / 8.", min=1, max=1024)
+    embed_dim: int = option(64, "Size of the label embedding (label_at=hidden).", min=1, max=4096)
+    lr: float = option(2e-4, "Adam learning rate for G and D.", min=0.0, max=10.0)
+    beta1: float = option(0.5, "Adam beta1.", min=0.0, max=0.9999)
+    d_steps: int = option(1, "D updates per generator step (mlp notes: 1:1 beat 2:1).", min=1, max=100)
+    g_steps: int = option(1, "G updates per generator step.", min=1, max=100)
+    label_smoothing: float = option(0.0, "One-sided label smoothing of D's real targets.", min=0.0, max=0.5)
 
 
 class CGAN(Family):
@@ -39,9 +39,6 @@ class CGAN(Family):
     def validate(self, config, data) -> None:
         from gansrv.errors import UserError
 
-        for key in ("g_width", "d_width", "embed_dim", "latent_dim"):
-            if not 1 <= getattr(config, key) <= 4096:
-                raise UserError(f"{key} must be between 1 and 4096")
         if data is not None and data.num_classes < 2:
             raise UserError(f"cgan needs at least 2 classes, the data has {data.num_classes}")
 

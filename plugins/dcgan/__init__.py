@@ -11,15 +11,15 @@ from gansrv.family import ExportSpec, Family, Kind, option
 
 @dataclass
 class Config:
-    latent_dim: int = option(100, "Size of the noise vector z.")
+    latent_dim: int = option(100, "Size of the noise vector z.", min=1, max=4096)
     image_size: int = option(28, "Resolution.", choices=(28, 32, 64))
-    g_width: int = option(64, "Base channel width of G (doubles toward the low resolutions).")
-    d_width: int = option(64, "Base channel width of D (doubles per downsampling).")
-    lr: float = option(2e-4, "Adam learning rate for G and D.")
-    beta1: float = option(0.5, "Adam beta1.")
-    d_steps: int = option(1, "D updates per generator step.")
-    g_steps: int = option(1, "G updates per generator step (one report found 2 helped).")
-    label_smoothing: float = option(0.0, "One-sided label smoothing of D's real targets.")
+    g_width: int = option(64, "Base channel width of G (doubles toward low resolutions).", min=1, max=1024)
+    d_width: int = option(64, "Base channel width of D (doubles per downsampling).", min=1, max=1024)
+    lr: float = option(2e-4, "Adam learning rate for G and D.", min=0.0, max=10.0)
+    beta1: float = option(0.5, "Adam beta1.", min=0.0, max=0.9999)
+    d_steps: int = option(1, "D updates per generator step.", min=1, max=100)
+    g_steps: int = option(1, "G updates per generator step (one report found 2 helped).", min=1, max=100)
+    label_smoothing: float = option(0.0, "One-sided label smoothing of D's real targets.", min=0.0, max=0.5)
 
 
 class DCGAN(Family):
@@ -27,12 +27,6 @@ class DCGAN(Family):
     description = "DCGAN: transposed-conv G with BatchNorm, strided-conv D (Radford 2015)."
     kind = Kind.NOISE
     Config = Config
-
-    def validate(self, config, data) -> None:
-        from gansrv.errors import UserError
-
-        if not 1 <= config.g_width <= 1024 or not 1 <= config.d_width <= 1024:
-            raise UserError("g_width and d_width must be between 1 and 1024")
 
     def build(self, config, data):
         from gansrv_plugins.dcgan.models import ConvDiscriminator, ConvGenerator

@@ -15,16 +15,16 @@ from gansrv.family import ExportSpec, Family, Kind, option
 
 @dataclass
 class Config:
-    latent_dim: int = option(100, "Size of the noise vector z.")
-    image_size: int = option(28, "Images are resized to this side length.")
+    latent_dim: int = option(100, "Size of the noise vector z.", min=1, max=4096)
+    image_size: int = option(28, "Images are resized to this side length.", min=4, max=256)
     g_hidden: str = option("256,512,1024", "Hidden layer widths of G, comma-separated.")
     d_hidden: str = option("512,256", "Hidden layer widths of D, comma-separated.")
-    dropout: float = option(0.3, "Dropout in D's hidden layers (the paper's D used dropout).")
-    lr: float = option(2e-4, "Adam learning rate for G and D.")
-    beta1: float = option(0.5, "Adam beta1.")
-    d_steps: int = option(1, "D updates per generator step.")
-    g_steps: int = option(1, "G updates per generator step.")
-    label_smoothing: float = option(0.0, "One-sided label smoothing of D's real targets.")
+    dropout: float = option(0.3, "Dropout in D's hidden layers (as in the paper).", min=0.0, max=0.95)
+    lr: float = option(2e-4, "Adam learning rate for G and D.", min=0.0, max=10.0)
+    beta1: float = option(0.5, "Adam beta1.", min=0.0, max=0.9999)
+    d_steps: int = option(1, "D updates per generator step.", min=1, max=100)
+    g_steps: int = option(1, "G updates per generator step.", min=1, max=100)
+    label_smoothing: float = option(0.0, "One-sided label smoothing of D's real targets.", min=0.0, max=0.5)
 
 
 def widths(text: str) -> list[int]:
