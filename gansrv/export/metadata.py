@@ -1,0 +1,57 @@
+"""Build the :class:`~gansrv.runtime.metadata.ModelInfo` of one exported graph from its run.
+
+The parser lives in ``gansrv.runtime.metadata`` (no torch); this side only fills the dataclass from
+what the run directory knows, so the two can never disagree on keys or encodings.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+from gansrv import __version__
+from gansrv.family import ExportSpec
+from gansrv.runtime.metadata import ModelInfo, TensorInfo
+from gansrv.train.load import LoadedRun
+
+IMAGE_RANGE = (-1.0, 1.0)
+
+
+def meaning(name: str, latent_dim: int, num_classes: int) -> str:
+    """What an input or output named `name` holds, in words a runtime user can act on."""
+    return {
+        "z": f"noise: float32 (batch, {latent_dim}), standard normal",
+        "label": f"class index: int64 (batch,), 0..{num_classes - 1}",
+        "code": "latent code: float32 (batch, codes)",
+        "image": "image: float32 (batch, C, H, W), values in [-1, 1]",
+        "logit": "discriminator logit: float32 (batch,), > 0 means judged real",
+    }.get(name, name)
+
+
+def tensor_info(name: str, value: Any, latent_dim: int, num_classes: int) -> TensorInfo:
+    dtype = str(value.dtype).removeprefix("torch.")
+    return TensorInfo(name, dtype, ["batch", *[int(s) for s in value.shape[1:]]],
+                      meaning(name, latent_dim, num_classes))
+
+
+def build_info(run: LoadedRun, spec: ExportSpec, outputs: dict[str, Any], opset: int) -> ModelInfo:
+    """Metadata for `spec`; `outputs` are torch's outputs on the example inputs (for shapes)."""
+    try:
+        latent = int(run.family.latent_dim(run.config))
+    except (AttributeError, TypeError, ValueError):
+        latent = 0  # image -> image families have no z
+    k = run.spec.num_classes
+    ins = [tensor_info(n, v, latent, k) for n, v in spec.inputs.items()]
+    outs = [tensor_info(n, v, latent, k) for n, v in outputs.items()]
+    image = outputs.get("image", spec.inputs.get("image"))
+    shape = tuple(int(s) for s in image.shape[1:]) if image is not None else (run.spec.channels, 0, 0)
+    return ModelInfo(
+        version=__version__, family=run.family.name, kind=run.family.kind.value, graph=spec.name,
+        inputs=ins, outputs=outs, latent_dim=latent, num_classes=k,
+        class_names=list(run.spec.class_names), image_shape=shape, channels=shape[0],
+        output_range=IMAGE_RANGE if "image" in outputs else None, opset=opset,
+        parity_max_abs_error=float("nan"), parity_batch_sizes=[],
+        data_fingerprint=run.spec.fingerprint, run=run.checkpoint.parent.parent.name,
+        step=run.step, config=asdict(run.config),
+        extra={str(k2): str(v) for k2, v in spec.metadata.items()},
+    )

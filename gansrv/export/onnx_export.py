@@ -1,0 +1,193 @@
+"""torch -> ONNX for a run's graphs: one self-contained, parity-checked file per graph.
+
+Each graph is exported from an eval-mode deep copy with its weight parametrizations folded in, by
+the dynamo exporter with a dynamic batch axis; the program's metadata is set before ``save`` (the
+``model_proto`` property returns a copy, so metadata set there would be lost) and saved with
+``external_data=False`` (else the weights land in a ``.onnx.data`` sidecar). Every file is written
+to a temporary path, checked (onnx.checker, no random ops, ORT-vs-torch parity) and renamed into
+place only when every graph of the export has passed: a failed export leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import logging
+import math
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from gansrv.atomic import atomic_path
+from gansrv.errors import UserError
+from gansrv.export import parity
+from gansrv.export.metadata import build_info
+from gansrv.family import ExportSpec
+from gansrv.train.load import LoadedRun, load_run
+
+DEFAULT_OPSET = 20
+OPSETS = (18, 23)  # the dynamo exporter's native range in torch 2.13 (lower needs a converter)
+DEFAULT_TOLERANCE = 1e-4
+MAX_BATCH = 1 << 20
+RANDOM_OPS = {"RandomNormal", "RandomNormalLike", "RandomUniform", "RandomUniformLike", "Multinomial",
+              "Bernoulli", "Dropout"}
+
+
+class ExportError(UserError):
+    """The export itself failed (exporter error, random ops, parity): a bug, not bad input (exit 1)."""
+
+    exit_code = 1
+
+
+@dataclass
+class Exported:
+    """One written file: which graph, where, and how far onnxruntime was from torch."""
+
+    graph: str
+    path: Path
+    parity: float
+
+
+def graph_paths(out: Path, specs: list[ExportSpec]) -> dict[str, Path]:
+    """The first graph (the generator) goes to `out`; graph G to ``<stem>.<G>.onnx`` beside it."""
+    return {s.name: out if i == 0 else out.with_name(f"{out.stem}.{s.name}.onnx")
+            for i, s in enumerate(specs)}
+
+
+def select(specs: list[ExportSpec], with_discriminator: bool) -> list[ExportSpec]:
+    """The generator always; ``discriminator`` only on request; any other graph a family lists."""
+    if not specs:
+        raise UserError("the family exports no graphs")
+    chosen = [s for i, s in enumerate(specs) if i == 0 or s.name != "discriminator" or with_discriminator]
+    if with_discriminator and not any(s.name == "discriminator" for s in chosen):
+        raise UserError("--with-discriminator: this family does not export a discriminator graph")
+    return chosen
+
+
+def export_run(run_dir: str | Path, out: str | Path | None = None, opset: int = DEFAULT_OPSET,
+               with_discriminator: bool = False, tolerance: float = DEFAULT_TOLERANCE) -> list[Exported]:
+    """Export a run's graphs; all files appear together, or none (on any error)."""
+    run_dir = Path(run_dir)
+    out = Path(out) if out is not None else Path("exported") / f"{run_dir.resolve().name}.onnx"
+    if out.suffix != ".onnx" or out.is_dir():
+        raise UserError(f"-o {out}: the output must be a file name ending in .onnx")
+    if not OPSETS[0] <= opset <= OPSETS[1]:
+        raise UserError(f"--opset must be between {OPSETS[0]} and {OPSETS[1]}, got {opset}")
+    if not (tolerance >= 0 and math.isfinite(tolerance)):
+        raise UserError(f"--tolerance must be a finite number >= 0, got {tolerance}")
+    run = load_run(run_dir)
+    specs = select(run.family.export_graphs(run.modules, run.config, run.spec), with_discriminator)
+    paths = graph_paths(out, specs)
+    made_dir = not out.parent.exists()
+    done: list[Exported] = []
+    try:
+        with contextlib.ExitStack() as stack:
+            for spec in specs:
+                tmp = stack.enter_context(atomic_path(paths[spec.name]))
+                err = export_graph(run, spec, tmp, opset, tolerance)
+                done.append(Exported(spec.name, paths[spec.name], err))
+    except BaseException:
+        if made_dir:
+            with contextlib.suppress(OSError):
+                out.parent.rmdir()
+        raise
+    return done
+
+
+def export_graph(run: LoadedRun, spec: ExportSpec, path: Path, opset: int, tolerance: float) -> float:
+    """Write one graph to `path` with its metadata; return its parity error (raise above tolerance)."""
+    import onnx
+
+    reference = copy.deepcopy(spec.module).eval()
+    example_out = dict(zip(spec.outputs, parity.torch_outputs(reference, _numpy(spec.inputs))))
+    info = build_info(run, spec, _as_tensors(example_out), opset)
+    prog = _export(prepare(spec.module), spec, opset)
+    _set_metadata(prog, info.to_props())
+    prog.save(str(path), external_data=False)
+    onnx.checker.check_model(str(path), full_check=True)
+    _refuse_random_ops(onnx.load(str(path)), spec.name)
+    err = parity.max_abs_error(path, reference, spec, run.spec.num_classes)
+    if not err <= tolerance:
+        raise ExportError(f"{spec.name}: onnxruntime differs from torch by {err:.3g} (max abs, batch "
+                          f"sizes {', '.join(map(str, parity.BATCH_SIZES))}), above --tolerance "
+                          f"{tolerance:g}; nothing written")
+    info.parity_max_abs_error, info.parity_batch_sizes = err, list(parity.BATCH_SIZES)
+    _set_metadata(prog, info.to_props())
+    prog.save(str(path), external_data=False)
+    return err
+
+
+def prepare(module: Any) -> Any:
+    """An eval-mode deep copy with spectral/weight-norm parametrizations folded into plain weights."""
+    from torch.nn.utils import parametrize
+
+    m = copy.deepcopy(module).eval()
+    for sub in m.modules():
+        if parametrize.is_parametrized(sub):
+            for name in list(sub.parametrizations.keys()):
+                parametrize.remove_parametrizations(sub, name, leave_parametrized=True)
+        _remove_legacy_norm_hooks(sub)
+    return m
+
+
+def _remove_legacy_norm_hooks(sub: Any) -> None:
+    """The pre-parametrization ``spectral_norm``/``weight_norm`` live as forward pre-hooks."""
+    from torch.nn.utils import remove_spectral_norm, remove_weight_norm
+    from torch.nn.utils.spectral_norm import SpectralNorm
+    from torch.nn.utils.weight_norm import WeightNorm
+
+    for hook in list(sub._forward_pre_hooks.values()):
+        if isinstance(hook, SpectralNorm):
+            remove_spectral_norm(sub, hook.name)
+        elif isinstance(hook, WeightNorm):
+            remove_weight_norm(sub, hook.name)
+
+
+def _export(module: Any, spec: ExportSpec, opset: int) -> Any:
+    """The dynamo exporter with a dynamic batch axis on every input, torch's chatter silenced."""
+    import torch
+
+    batch = torch.export.Dim("batch", min=1, max=MAX_BATCH)
+    args = tuple(spec.inputs.values())
+    quiet = logging.getLogger("torch.onnx"), logging.getLogger("torch.export")
+    levels = [lg.level for lg in quiet]
+    try:
+        for lg in quiet:
+            lg.setLevel(logging.ERROR)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return torch.onnx.export(
+                module, args, dynamo=True, verbose=False, opset_version=opset,
+                dynamic_shapes=tuple({0: batch} for _ in args), input_names=list(spec.inputs),
+                output_names=list(spec.outputs))
+    except Exception as exc:
+        raise ExportError(f"{spec.name}: torch.onnx.export failed ({type(exc).__name__}: "
+                        f"{str(exc).strip().splitlines()[0] if str(exc).strip() else ''})") from None
+    finally:
+        for lg, level in zip(quiet, levels):
+            lg.setLevel(level)
+
+
+def _set_metadata(prog: Any, props: dict[str, str]) -> None:
+    for key, value in props.items():
+        prog.model.metadata_props[key] = value
+
+
+def _refuse_random_ops(proto: Any, graph: str) -> None:
+    """Noise, labels and codes are inputs: a random op in the graph would break determinism."""
+    nodes = list(proto.graph.node) + [n for f in proto.functions for n in f.node]
+    found = sorted({n.op_type for n in nodes if n.op_type in RANDOM_OPS})
+    if found:
+        raise ExportError(f"{graph}: the exported graph contains random ops ({', '.join(found)}); "
+                        f"noise must be an input and the module in eval mode")
+
+
+def _numpy(inputs: dict[str, Any]) -> dict[str, Any]:
+    return {k: v.detach().cpu().numpy() for k, v in inputs.items()}
+
+
+def _as_tensors(outputs: dict[str, Any]) -> dict[str, Any]:
+    import torch
+
+    return {k: torch.from_numpy(v) for k, v in outputs.items()}
