@@ -63,8 +63,12 @@ class CGAN(Family):
     def export_graphs(self, modules, config, data):
         import torch
 
-        inputs = {"z": torch.randn(2, config.latent_dim), "label": torch.tensor([0, 1])}
-        return [ExportSpec("generator", modules["G"], inputs)]
+        label = torch.tensor([0, 1])
+        image = torch.rand(2, data.channels, config.image_size, config.image_size) * 2 - 1
+        return [ExportSpec("generator", modules["G"], {"z": torch.randn(2, config.latent_dim),
+                                                      "label": label}),
+                ExportSpec("discriminator", modules["D"], {"image": image, "label": label},
+                           outputs=["logit"])]
 
 
 @hookimpl

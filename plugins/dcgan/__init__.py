@@ -51,7 +51,9 @@ class DCGAN(Family):
     def export_graphs(self, modules, config, data):
         import torch
 
-        return [ExportSpec("generator", modules["G"], {"z": torch.randn(2, config.latent_dim)})]
+        image = torch.rand(2, data.channels, config.image_size, config.image_size) * 2 - 1
+        return [ExportSpec("generator", modules["G"], {"z": torch.randn(2, config.latent_dim)}),
+                ExportSpec("discriminator", modules["D"], {"image": image}, outputs=["logit"])]
 
 
 @hookimpl
