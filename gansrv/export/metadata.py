@@ -40,7 +40,10 @@ def build_info(run: LoadedRun, spec: ExportSpec, outputs: dict[str, Any], opset:
         latent = int(run.family.latent_dim(run.config))
     except (AttributeError, TypeError, ValueError):
         latent = 0  # image -> image families have no z
-    k = run.spec.num_classes
+    # Classes belong in the metadata of models that take a label; an unconditional model trained on
+    # labelled data knows nothing of them.
+    conditional = "label" in spec.inputs or run.family.kind.value == "conditional"
+    k = run.spec.num_classes if conditional else 0
     ins = [tensor_info(n, v, latent, k) for n, v in spec.inputs.items()]
     outs = [tensor_info(n, v, latent, k) for n, v in outputs.items()]
     image = outputs.get("image", spec.inputs.get("image"))
@@ -48,7 +51,7 @@ def build_info(run: LoadedRun, spec: ExportSpec, outputs: dict[str, Any], opset:
     return ModelInfo(
         version=__version__, family=run.family.name, kind=run.family.kind.value, graph=spec.name,
         inputs=ins, outputs=outs, latent_dim=latent, num_classes=k,
-        class_names=list(run.spec.class_names), image_shape=shape, channels=shape[0],
+        class_names=list(run.spec.class_names) if conditional else [], image_shape=shape, channels=shape[0],
         output_range=IMAGE_RANGE if "image" in outputs else None, opset=opset,
         parity_max_abs_error=float("nan"), parity_batch_sizes=[],
         data_fingerprint=run.spec.fingerprint, run=run.checkpoint.parent.parent.name,

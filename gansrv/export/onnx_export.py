@@ -123,12 +123,25 @@ def prepare(module: Any) -> Any:
     from torch.nn.utils import parametrize
 
     m = copy.deepcopy(module).eval()
-    for sub in m.modules():
+    for sub in list(m.modules()):
         if parametrize.is_parametrized(sub):
+            _own_class(sub)
             for name in list(sub.parametrizations.keys()):
                 parametrize.remove_parametrizations(sub, name, leave_parametrized=True)
         _remove_legacy_norm_hooks(sub)
     return m
+
+
+def _own_class(sub: Any) -> None:
+    """Give a deep-copied parametrized module its own class before removing parametrizations.
+
+    A deep copy shares the dynamically created ``Parametrized<Module>`` class with the original, and
+    ``remove_parametrizations`` deletes the parametrized property from that class: without this,
+    exporting would break the original module (its ``weight`` vanishes).
+    """
+    cls = sub.__class__
+    ns = {k: v for k, v in cls.__dict__.items() if k not in ("__dict__", "__weakref__")}
+    sub.__class__ = type(cls.__name__, cls.__bases__, ns)
 
 
 def _remove_legacy_norm_hooks(sub: Any) -> None:

@@ -1,0 +1,59 @@
+"""A session fixture that trains each built-in family for a few steps and exports it once.
+
+Training and exporting cost seconds per family, so test_export and test_runtime share one export
+per family (both graphs, to the default destination ``exported/`` under a temporary folder).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import run
+
+FAMILIES = ("gan", "dcgan", "cgan")
+# Small widths keep the conv families' export and parity checks quick; the graphs are the same.
+SMALL = {"gan": ["--g-hidden", "64,128", "--d-hidden", "128,64"],
+         "dcgan": ["--g-width", "16", "--d-width", "16"],
+         "cgan": ["--g-width", "16", "--d-width", "16"]}
+
+
+@dataclass
+class ExportedRun:
+    family: str
+    run_dir: Path
+    generator: Path
+    discriminator: Path
+    stdout: str
+
+
+def train_and_export(root: Path, family: str) -> ExportedRun:
+    run_dir = root / f"run-{family}"
+    run("train", family, "--data", "digits", "--steps", "3", "--limit", "256", "--batch-size", "32",
+        "--no-progress", "--out", run_dir, *SMALL[family])
+    cwd = os.getcwd()
+    os.chdir(root)  # the default destination is exported/ under the current folder
+    try:
+        result = run("export", run_dir, "--onnx", "--with-discriminator")
+    finally:
+        os.chdir(cwd)
+    out = root / "exported"
+    return ExportedRun(family, run_dir, out / f"run-{family}.onnx",
+                       out / f"run-{family}.discriminator.onnx", result.stdout)
+
+
+@pytest.fixture(scope="session")
+def exports(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], ExportedRun]:
+    """exports(family) -> its ExportedRun, trained and exported on first use."""
+    cache: dict[str, ExportedRun] = {}
+
+    def get(family: str) -> ExportedRun:
+        if family not in cache:
+            cache[family] = train_and_export(tmp_path_factory.mktemp(family), family)
+        return cache[family]
+
+    return get

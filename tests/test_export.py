@@ -1,0 +1,127 @@
+"""gansrv export: checked files, metadata round-trip, parity, dynamic batch, nothing left on failure."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import onnx
+import pytest
+import torch
+
+from gansrv.export.onnx_export import RANDOM_OPS, prepare
+from gansrv.runtime import read_info
+from gansrv.runtime.session import session
+from gansrv.train.load import load_run
+from tests.conftest import one_line_error, run
+from tests.exported_models import FAMILIES, exports  # noqa: F401 - the session fixture
+
+CLASSES = {"gan": 0, "dcgan": 0, "cgan": 10}
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_export_writes_checked_self_contained_files(exports, family):  # noqa: F811
+    ex = exports(family)
+    for graph, path in (("generator", ex.generator), ("discriminator", ex.discriminator)):
+        assert path.is_file()
+        onnx.checker.check_model(str(path), full_check=True)
+        proto = onnx.load(str(path))
+        assert not {n.op_type for n in proto.graph.node} & RANDOM_OPS
+        assert [i.type.tensor_type.shape.dim[0].dim_param for i in proto.graph.input] == \
+            ["batch"] * len(proto.graph.input)
+        assert f"{graph}: exported/{path.name}  (parity max abs error" in ex.stdout
+    assert not list(ex.generator.parent.glob("*.tmp")) and not list(ex.generator.parent.glob("*.data"))
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_metadata_round_trips_and_carries_the_run(exports, family):  # noqa: F811
+    ex = exports(family)
+    info = read_info(ex.generator)
+    saved = json.loads((ex.run_dir / "config.json").read_text())
+    assert (info.family, info.graph, info.num_classes) == (family, "generator", CLASSES[family])
+    assert info.kind == ("conditional" if family == "cgan" else "noise")
+    assert info.input_names() == (["z", "label"] if family == "cgan" else ["z"])
+    assert info.inputs[0].shape == ["batch", saved["config"]["latent_dim"]]
+    assert info.latent_dim == saved["config"]["latent_dim"]
+    assert info.image_shape == (1, 28, 28) and info.channels == 1
+    assert info.output_range == (-1.0, 1.0) and info.opset == 20
+    assert info.class_names == (saved["data"]["class_names"] if family == "cgan" else [])
+    assert info.data_fingerprint == saved["data"]["fingerprint"]
+    assert info.run == f"run-{family}" and info.step == 3 and info.config == saved["config"]
+    assert 0 <= info.parity_max_abs_error <= 1e-4 and info.parity_batch_sizes == [1, 7]
+    assert f"parity max abs error {info.parity_max_abs_error:.3g}" in ex.stdout
+    proto = onnx.load(str(ex.generator))
+    assert read_info(ex.generator).to_props() == {p.key: p.value for p in proto.metadata_props}
+    disc = read_info(ex.discriminator)
+    assert disc.graph == "discriminator" and disc.outputs[0].name == "logit"
+    assert disc.input_names() == (["image", "label"] if family == "cgan" else ["image"])
+
+
+def _random_feeds(info, batch: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
+    feeds = {}
+    for t in info.inputs:
+        shape = (batch, *t.shape[1:])
+        if t.dtype == "int64":
+            feeds[t.name] = rng.integers(0, info.num_classes, shape, dtype=np.int64)
+        else:
+            feeds[t.name] = rng.uniform(-1, 1, shape).astype(np.float32)
+    return feeds
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_dynamic_batch_matches_torch(exports, family):  # noqa: F811
+    ex = exports(family)
+    loaded = load_run(ex.run_dir)
+    rng = np.random.default_rng(0)
+    for path, module in ((ex.generator, loaded.modules["G"]), (ex.discriminator, loaded.modules["D"])):
+        info, sess = read_info(path), session(path, "cpu")
+        for batch in (1, 7, 64):
+            feeds = _random_feeds(info, batch, rng)
+            (got,) = sess.run(None, feeds)
+            with torch.no_grad():
+                want = module(*(torch.from_numpy(v) for v in feeds.values())).numpy()
+            assert got.shape == want.shape and got.shape[0] == batch
+            assert np.abs(got - want).max() <= 1e-4
+
+
+def test_tolerance_below_the_measured_error_fails_and_leaves_nothing(exports, tmp_path):  # noqa: F811
+    ex = exports("cgan")
+    if read_info(ex.generator).parity_max_abs_error == 0:
+        pytest.skip("parity is exactly 0 here: no tolerance below it to test")
+    out = tmp_path / "new" / "m.onnx"
+    result = run("export", ex.run_dir, "-o", out, "--tolerance", "0", "--with-discriminator", expect=None)
+    assert "above --tolerance" in one_line_error(result, code=1)
+    assert not out.parent.exists()
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--tolerance", "-1"], "--tolerance"),
+    (["--opset", "7"], "--opset"),
+    (["-o", "model.txt"], ".onnx"),
+])
+def test_bad_export_options_exit_2(exports, tmp_path, args, message):  # noqa: F811
+    result = run("export", exports("gan").run_dir, *args, expect=None)
+    assert message in one_line_error(result)
+    assert not (tmp_path / "exported").exists()
+
+
+def test_export_of_a_folder_that_is_not_a_run(tmp_path):
+    result = run("export", tmp_path, "-o", tmp_path / "m.onnx", expect=None)
+    assert "not a gansrv run directory" in one_line_error(result)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_prepare_folds_spectral_norm_and_keeps_the_function():
+    torch.manual_seed(0)
+    conv = torch.nn.utils.parametrizations.spectral_norm(torch.nn.Conv2d(3, 4, 3))
+    net = torch.nn.Sequential(conv, torch.nn.BatchNorm2d(4), torch.nn.Dropout(0.5))
+    for _ in range(3):
+        net(torch.randn(8, 3, 8, 8))  # power iterations and running stats move in train mode
+    net.eval()
+    folded = prepare(net)
+    assert not torch.nn.utils.parametrize.is_parametrized(folded[0])
+    assert torch.nn.utils.parametrize.is_parametrized(net[0])  # the original is untouched
+    x = torch.randn(2, 3, 8, 8)
+    with torch.no_grad():
+        assert torch.allclose(folded(x), net(x), atol=1e-6)
+    assert not folded.training
