@@ -1,0 +1,97 @@
+"""``gansrv generate``: a dataset from an exported generator, on gansrv.runtime only (no torch).
+
+Everything that can be wrong with the input (the model, the plan, the shard, the destination) is
+checked before the first file is written, so a bad command leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from gansrv.generate.plan import MAX_BATCH, MAX_SEED
+
+
+@click.command()
+@click.argument("model", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--n", "n", type=int, default=None,
+              help="Number of images; conditional models get balanced labels (image i: class i mod K).")
+@click.option("--per-class", type=int, default=None, help="Images per class, class by class.")
+@click.option("--classes", default=None,
+              help="Comma-separated class names (or indices) to generate; default all.")
+@click.option("-o", "--out", type=click.Path(file_okay=True, path_type=Path), required=True,
+              help="Destination folder.")
+@click.option("--seed", type=int, default=0, show_default=True,
+              help="Image i's noise depends on (seed, i) only.")
+@click.option("--truncation", type=float, default=None, help="Truncation trick threshold (e.g. 0.7).")
+@click.option("--format", "fmt", type=click.Choice(["imagefolder", "npz"]), default="imagefolder",
+              show_default=True)
+@click.option("--batch-size", type=int, default=64, show_default=True,
+              help=f"Images per inference call (1..{MAX_BATCH}); never changes the images.")
+@click.option("--shard", default=None, help="K/N: write only images with index % N == K-1.")
+@click.option("--overwrite", is_flag=True,
+              help="Replace another gansrv dataset (or write into a non-empty folder).")
+@click.option("--provider", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)
+@click.option("--progress/--no-progress", default=True, show_default=True, help="Show the progress bar.")
+def generate(model: Path, n: int | None, per_class: int | None, classes: str | None, out: Path,
+             seed: int, truncation: float | None, fmt: str, batch_size: int, shard: str | None,
+             overwrite: bool, provider: str, progress: bool) -> None:
+    """Generate a dataset: DIR/<class>/<index>.png + metadata.jsonl (or DIR/data.npz).
+
+    Resumable (a re-run keeps finished files and gives the same bytes as an uninterrupted run) and
+    shardable (--shard K/N on N machines; the union of the folders is the single-run dataset).
+    """
+    from gansrv import atomic
+    from gansrv.errors import UserError
+    from gansrv.generate.plan import make_plan, parse_shard
+    from gansrv.generate.writer import (
+        MANIFEST,
+        check_destination,
+        clear_dataset,
+        manifest_for,
+        write_imagefolder,
+        write_npz,
+    )
+    from gansrv.runtime import Generator
+    from gansrv.runtime.generator import MIN_TRUNCATION
+
+    the_shard = parse_shard(shard)
+    if not 1 <= batch_size <= MAX_BATCH:
+        raise UserError(f"--batch-size must be between 1 and {MAX_BATCH}, got {batch_size}")
+    if not 0 <= seed <= MAX_SEED:
+        raise UserError(f"--seed must be between 0 and 2**63-1, got {seed}")
+    if truncation is not None and not MIN_TRUNCATION <= truncation <= 1e6:
+        raise UserError(f"--truncation must be >= {MIN_TRUNCATION}, got {truncation}")
+    if n is not None and n < 1:
+        raise UserError(f"--n must be at least 1, got {n}")
+    if not model.is_file():
+        raise UserError(f"model file not found: {model}")
+    gen = Generator.from_file(model, provider)
+    names = gen.info.class_names
+    selected = None
+    if classes is not None:
+        parts = [c.strip() for c in classes.split(",")]
+        if not gen.conditional:
+            raise UserError("--classes needs a conditional model; this one is unconditional")
+        if not all(parts):
+            raise UserError(f"--classes has an empty name: {classes!r}")
+        selected = [gen.class_index(c) for c in parts]
+    plan = make_plan(n=n, per_class=per_class, classes=selected, class_names=names,
+                     conditional=gen.conditional)
+    manifest = manifest_for(plan, model, seed, truncation, fmt)
+    if check_destination(out, manifest, overwrite):
+        left = clear_dataset(out)
+        if left:
+            click.echo(f"warning: --overwrite left {len(left)} file(s) gansrv did not write in {out}",
+                       err=True)
+    out.mkdir(parents=True, exist_ok=True)
+    atomic.write_json(out / MANIFEST, manifest)
+    if fmt == "npz":
+        count = write_npz(gen, plan, the_shard, out, seed, truncation, batch_size, progress)
+        click.echo(f"wrote {count} images to {out / f'data{the_shard.suffix}.npz'}")
+        return
+    written, kept = write_imagefolder(gen, plan, the_shard, out, seed, truncation, batch_size,
+                                      model.name, progress)
+    click.echo(f"{out}: {written} images written, {kept} already there "
+               f"(metadata{the_shard.suffix}.jsonl)")

@@ -1,0 +1,112 @@
+"""Which images form a dataset: a list of (index, label) pairs, fixed by the options alone.
+
+The plan never depends on what is already on disk or on the batch size, so a resumed run, a run with
+another batch size and N shards on N machines all agree on image ``index``'s label and file name
+(its noise depends on (seed, index) only, see gansrv.runtime.generator).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from gansrv.errors import UserError
+
+MAX_IMAGES = 1_000_000
+MAX_BATCH = 4096
+MAX_SEED = 2**63 - 1
+
+
+@dataclass(frozen=True)
+class Shard:
+    """Shard ``k`` of ``n`` (1-based): the images whose index % n == k - 1."""
+
+    k: int = 1
+    n: int = 1
+
+    @property
+    def whole(self) -> bool:
+        return self.n == 1
+
+    def keeps(self, index: int) -> bool:
+        return index % self.n == self.k - 1
+
+    @property
+    def suffix(self) -> str:
+        """File-name suffix of this shard's own files ('' for an unsharded run)."""
+        return "" if self.whole else f"-shard-{self.k}-of-{self.n}"
+
+
+def parse_shard(text: str | None) -> Shard:
+    """``"K/N"`` -> Shard; malformed or out-of-range values are a UserError."""
+    if text is None:
+        return Shard()
+    m = re.fullmatch(r"\s*(\d+)\s*/\s*(\d+)\s*", text)
+    if not m:
+        raise UserError(f"--shard must look like K/N (e.g. 2/8), got {text!r}")
+    k, n = int(m.group(1)), int(m.group(2))
+    if not 1 <= n <= MAX_IMAGES or not 1 <= k <= n:
+        raise UserError(f"--shard {text}: need 1 <= K <= N (and N <= {MAX_IMAGES:,})")
+    return Shard(k, n)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The whole dataset (``entries``: (index, label); label -1 for unconditional models).
+
+    ``params`` is what identifies the dataset in the manifest; the shard is not part of it, so all
+    shards of one dataset write the same manifest and their folders can be merged.
+    """
+
+    entries: list[tuple[int, int]]
+    class_names: list[str]
+    conditional: bool
+    params: dict = field(default_factory=dict)
+
+    def shard(self, shard: Shard) -> list[tuple[int, int]]:
+        return [e for e in self.entries if shard.keeps(e[0])]
+
+    def folder(self, label: int) -> str:
+        """Sub-folder of an image: its class name, or ``images`` for unconditional models."""
+        return self.class_names[label] if self.conditional else "images"
+
+    def file_name(self, index: int, label: int) -> str:
+        return f"{self.folder(label)}/{index:06d}.png"
+
+
+def make_plan(*, n: int | None, per_class: int | None, classes: list[int] | None,
+              class_names: list[str], conditional: bool) -> Plan:
+    """Build the plan from ``--n`` / ``--per-class`` and the selected class indices.
+
+    ``--n N``: image i gets selected class i mod K (all classes when none are selected), so classes
+    are balanced and a label depends on i only. ``--per-class M``: M images of each selected class,
+    class by class (indices 0..M-1 the first class, M..2M-1 the next, ...).
+    """
+    if (n is None) == (per_class is None):
+        raise UserError("give exactly one of --n and --per-class")
+    if not conditional and (per_class is not None or classes):
+        raise UserError("--per-class and --classes need a conditional model; this one is unconditional")
+    if conditional:
+        for name in class_names:
+            if not name or name in (".", "..") or "/" in name or "\\" in name or name.startswith("."):
+                raise UserError(f"class name {name!r} cannot be a folder name")
+    selected = list(classes) if classes else list(range(len(class_names)))
+    if len(set(selected)) != len(selected):
+        raise UserError("--classes lists a class twice")
+    if n is not None:
+        if not 1 <= n <= MAX_IMAGES:
+            raise UserError(f"--n must be between 1 and {MAX_IMAGES:,}, got {n}")
+        if conditional:
+            entries = [(i, selected[i % len(selected)]) for i in range(n)]
+        else:
+            entries = [(i, -1) for i in range(n)]
+    else:
+        assert per_class is not None
+        total = per_class * len(selected)
+        if per_class < 1 or total > MAX_IMAGES:
+            raise UserError(f"--per-class must be >= 1 with at most {MAX_IMAGES:,} images in all, got "
+                            f"{per_class} x {len(selected)} classes")
+        entries = [(pos * per_class + m, c) for pos, c in enumerate(selected) for m in range(per_class)]
+    params = {"n": n, "per_class": per_class,
+              "classes": [class_names[c] for c in selected] if conditional else None}
+    return Plan(entries, list(class_names), conditional, params)
