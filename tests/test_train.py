@@ -203,7 +203,8 @@ def test_hyperparameter_bounds_from_config_file_and_python(tmp_path):
 
 def test_metrics_rate_is_the_rows_average(tmp_path):
     out = tmp_path / "run"
-    run("train", "gan", "--steps", 6, "--log-every", 3, "--out", out, *FAST)
+    run("train", "gan", "--steps", 40, "--log-every", 20, "--out", out, *FAST)
     rows = _rows(out)
     assert all(r["it_s"] > 0 for r in rows)
-    assert rows[1]["it_s"] == pytest.approx(3 / (rows[1]["time"] - rows[0]["time"]), rel=0.02)
+    # "time" is rounded to the millisecond; over 20 steps that is well inside 5 %.
+    assert rows[1]["it_s"] == pytest.approx(20 / (rows[1]["time"] - rows[0]["time"]), rel=0.05)
