@@ -15,8 +15,13 @@ from typing import Any, BinaryIO
 
 
 @contextlib.contextmanager
-def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
-    """Yield a temporary path beside `path`; on success rename it over `path`, else remove it."""
+def atomic_path(path: str | os.PathLike, durable: bool = True) -> Iterator[Path]:
+    """Yield a temporary path beside `path`; on success rename it over `path`, else remove it.
+
+    ``durable=False`` skips the fsyncs: the rename still guarantees that a killed process leaves the
+    old file or the new one, but after a power loss the new file may be empty. Only for writers
+    that check their files on resume and sync once at the end (thousands of small PNGs).
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
@@ -24,16 +29,18 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     tmp_path = Path(tmp)
     try:
         yield tmp_path
-        _fsync_file(tmp_path)
+        if durable:
+            _fsync_file(tmp_path)
         os.replace(tmp_path, path)
-        _fsync_dir(path.parent)
+        if durable:
+            _fsync_dir(path.parent)
     finally:
         with contextlib.suppress(FileNotFoundError):
             tmp_path.unlink()
 
 
-def write_bytes(path: str | os.PathLike, data: bytes) -> None:
-    with atomic_path(path) as tmp:
+def write_bytes(path: str | os.PathLike, data: bytes, durable: bool = True) -> None:
+    with atomic_path(path, durable) as tmp:
         tmp.write_bytes(data)
 
 

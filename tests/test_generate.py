@@ -80,6 +80,19 @@ def test_resume_is_byte_identical(cgan: Path, tmp_path: Path) -> None:
     assert everything(resumed) == everything(fresh)
 
 
+def test_resume_after_power_loss_regenerates_empty_and_cut_pngs(cgan: Path, tmp_path: Path) -> None:
+    """PNGs are renamed into place without a per-file fsync; a power loss can leave them empty or cut."""
+    fresh, resumed = tmp_path / "fresh", tmp_path / "resumed"
+    gen(cgan, fresh, "--n", "10")
+    gen(cgan, resumed, "--n", "10")
+    pngs = sorted(resumed.glob("*/*.png"))
+    pngs[0].write_bytes(b"")
+    pngs[1].write_bytes(pngs[1].read_bytes()[:-5])
+    result = gen(cgan, resumed, "--n", "10")
+    assert "2 images written, 8 already there" in result.stdout
+    assert everything(resumed) == everything(fresh)
+
+
 def test_shards_union_to_the_single_run(cgan: Path, tmp_path: Path) -> None:
     gen(cgan, tmp_path / "all", "--n", "17")
     union: dict[str, bytes] = {}
