@@ -120,10 +120,6 @@ class Family:
         raise NotImplementedError
 
 
-def config_to_dict(config: Any) -> dict[str, Any]:
-    return dataclasses.asdict(config)
-
-
 def config_fields(config_cls: type) -> list[dataclasses.Field]:
     return [f for f in dataclasses.fields(config_cls) if f.init]
 

@@ -12,7 +12,6 @@ replaced atomically after it, so a kill at any moment leaves the previous checkp
 
 from __future__ import annotations
 
-import json
 import shutil
 from collections.abc import Mapping
 from pathlib import Path
@@ -112,13 +111,3 @@ def load_state(ckpt: Path) -> dict[str, Any]:
     except Exception as exc:  # torch raises many types for a bad file; all mean the same here
         raise UserError(f"{path}: unreadable checkpoint state ({type(exc).__name__})") from None
 
-
-def describe(ckpt: Path) -> dict[str, Any]:
-    """The self-describing header of a checkpoint (family, step, config) without loading it."""
-    from safetensors import safe_open
-
-    with safe_open(str(ckpt / WEIGHTS), framework="pt") as fh:
-        meta = dict(fh.metadata() or {})
-    if "config" in meta:
-        meta["config"] = json.loads(meta["config"])
-    return meta

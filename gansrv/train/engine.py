@@ -15,7 +15,6 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 
 from gansrv import atomic
@@ -247,10 +246,3 @@ def _progress(total: int, initial: int, enabled: bool, name: str):
     return tqdm(total=total, initial=initial, disable=not enabled, desc=name, unit="it",
                 dynamic_ncols=True, leave=True, mininterval=interval)
 
-
-def seed_everything(seed: int) -> None:
-    import random
-
-    random.seed(seed)
-    np.random.seed(seed % 2**32)
-    torch.manual_seed(seed)

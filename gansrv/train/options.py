@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 # Bounds on user-supplied sizes: a typo must not allocate the machine away.
 MAX_BATCH = 65536
@@ -26,7 +26,6 @@ class TrainOptions:
     log_every: int = 10
     keep_checkpoints: int = 2
     progress: bool = True
-    extra: dict = field(default_factory=dict)
 
     def total_steps(self, dataset_size: int, default_steps: int) -> int:
         """--steps wins; else --epochs over the data; else the family's default length."""

@@ -38,7 +38,7 @@ def versions() -> dict[str, str]:
 
 def write_config(out: Path, family: str, config: Any, opts: TrainOptions, spec: DataSpec,
                  total_steps: int) -> None:
-    train = {k: v for k, v in asdict(opts).items() if k not in ("resume", "progress", "extra")}
+    train = {k: v for k, v in asdict(opts).items() if k not in ("resume", "progress")}
     train["data"] = list(opts.data)
     train["total_steps"] = total_steps
     data = asdict(spec)
