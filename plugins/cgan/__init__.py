@@ -48,10 +48,9 @@ class CGAN(Family):
         return models.build(config, data.channels, data.num_classes)
 
     def optimizers(self, config, modules):
-        import torch
+        from gansrv.nn.optim import adam_per_module
 
-        return {k: torch.optim.Adam(m.parameters(), lr=config.lr, betas=(config.beta1, 0.999))
-                for k, m in modules.items()}
+        return adam_per_module(modules, config.lr, config.beta1)
 
     def train_step(self, batch, ctx):
         from gansrv.nn.losses import adversarial_step

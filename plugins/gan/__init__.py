@@ -56,10 +56,9 @@ class GAN(Family):
                 "D": MLPDiscriminator(shape, widths(config.d_hidden), config.dropout)}
 
     def optimizers(self, config, modules):
-        import torch
+        from gansrv.nn.optim import adam_per_module
 
-        return {k: torch.optim.Adam(m.parameters(), lr=config.lr, betas=(config.beta1, 0.999))
-                for k, m in modules.items()}
+        return adam_per_module(modules, config.lr, config.beta1)
 
     def train_step(self, batch, ctx):
         from gansrv.nn.losses import adversarial_step
