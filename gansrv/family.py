@@ -74,6 +74,8 @@ class Family:
     kind: ClassVar[Kind]
     Config: ClassVar[type]  # a dataclass; its fields (see `option`) become CLI options
     needs_labels: ClassVar[bool] = False  # refuse unlabelled data before training starts
+    # `gansrv train` flags that shrink the networks for the family contract tests (seconds, not minutes)
+    smoke_args: ClassVar[tuple[str, ...]] = ()
 
     # -- set-up -------------------------------------------------------------------------------
     def image_size(self, config: Any) -> int | None:

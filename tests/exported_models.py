@@ -13,13 +13,12 @@ from pathlib import Path
 
 import pytest
 
+from gansrv.plugins import registry
 from tests.conftest import run
 
-FAMILIES = ("gan", "dcgan", "cgan")
-# Small widths keep the conv families' export and parity checks quick; the graphs are the same.
-SMALL = {"gan": ["--g-hidden", "64,128", "--d-hidden", "128,64"],
-         "dcgan": ["--g-width", "16", "--d-width", "16"],
-         "cgan": ["--g-width", "16", "--d-width", "16"]}
+# Every installed family gets the contract tests; its `smoke_args` (small widths) keep the export and
+# parity checks quick; the graphs are the same.
+FAMILIES = tuple(sorted(registry().families))
 
 
 @dataclass
@@ -34,7 +33,7 @@ class ExportedRun:
 def train_and_export(root: Path, family: str) -> ExportedRun:
     run_dir = root / f"run-{family}"
     run("train", family, "--data", "digits", "--steps", "3", "--limit", "256", "--batch-size", "32",
-        "--no-progress", "--out", run_dir, *SMALL[family])
+        "--no-progress", "--out", run_dir, *registry().families[family].smoke_args)
     cwd = os.getcwd()
     os.chdir(root)  # the default destination is exported/ under the current folder
     try:

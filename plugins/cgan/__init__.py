@@ -34,6 +34,7 @@ class CGAN(Family):
     description = "Conditional GAN: class label fed to G and D (mlp or conv, input or hidden)."
     kind = Kind.CONDITIONAL
     Config = Config
+    smoke_args = ("--g-width", "16", "--d-width", "16")
     needs_labels = True
 
     def validate(self, config, data) -> None:

@@ -27,6 +27,7 @@ class DCGAN(Family):
     description = "DCGAN: transposed-conv G with BatchNorm, strided-conv D (Radford 2015)."
     kind = Kind.NOISE
     Config = Config
+    smoke_args = ("--g-width", "16", "--d-width", "16")
 
     def build(self, config, data):
         from gansrv_plugins.dcgan.models import ConvDiscriminator, ConvGenerator

@@ -44,6 +44,7 @@ class GAN(Family):
     description = "Original GAN: MLP generator and discriminator, BCE loss (Goodfellow 2014)."
     kind = Kind.NOISE
     Config = Config
+    smoke_args = ("--g-hidden", "64,128", "--d-hidden", "128,64")
 
     def validate(self, config, data) -> None:
         widths(config.g_hidden), widths(config.d_hidden)
