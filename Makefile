@@ -8,7 +8,7 @@ RUN ?= runs/quickstart
 
 $(BIN)/gansrv: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -q -c constraints.txt -e ".[dev]"
+	$(BIN)/python -m pip install -q -c constraints.txt -e ".[train,gpu,dev]"
 	@touch $@
 
 install: $(BIN)/gansrv

@@ -32,6 +32,9 @@ def export(run_dir: Path, to_onnx: bool, out: Path | None, opset: int | None,
     The batch axis is dynamic; noise and labels are inputs. Parity with torch is measured on fresh
     random inputs at batch 1 and 7; above the tolerance nothing is written (exit 1).
     """
+    from gansrv.extras import require
+
+    require("train", "serve", what="gansrv export")
     from gansrv.export import DEFAULT_OPSET, DEFAULT_TOLERANCE, export_run
 
     done = export_run(run_dir, out, DEFAULT_OPSET if opset is None else opset, with_discriminator,
@@ -47,8 +50,10 @@ def export(run_dir: Path, to_onnx: bool, out: Path | None, opset: int | None,
 @click.option("--json", "as_json", is_flag=True, help="Print the metadata as JSON.")
 def info(model: Path, provider: str, as_json: bool) -> None:
     """Show an exported model: metadata, inputs/outputs with shapes, parity error, provider in use."""
+    from gansrv.extras import require
     from gansrv.runtime import load
 
+    require("serve", what="gansrv info")
     loaded = load(model, provider)
     meta = loaded.info
     if as_json:

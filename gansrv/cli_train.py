@@ -135,7 +135,10 @@ def family_command(family: Family) -> click.Command:
 
 
 def _run_training(family: Family, fields: dict[str, Any], common: dict[str, Any]) -> None:
+    from gansrv.extras import require
     from gansrv.plugins import registry
+
+    require("train", what="gansrv train")
     from gansrv.train import TrainOptions
     from gansrv.train.api import train as run_train
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -14,6 +15,8 @@ import zipfile
 from pathlib import Path
 
 import pytest
+
+from tests.exported_models import exports  # noqa: F401 - the session fixture
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -232,3 +235,90 @@ def test_installed_wheel_cli_lists_families(wheel_site, tmp_path):
     assert res.returncode == 0 and res.stderr == "", res.stderr
     listed = {ln.split()[0]: ln.split()[-1] for ln in res.stdout.splitlines()[2:] if ln.strip()}
     assert len([p for p in listed.values() if p == "gansrv"]) >= len(family_folders()), res.stdout
+
+
+# -- dependency sets: the base and the serving extras are torch-free ------------------------------
+
+TRAIN_ONLY = {"torch", "onnxscript", "safetensors", "matplotlib", "scikit-learn"}
+
+
+def requirements(wheel: Path) -> dict[str, set[str]]:
+    """Requires-Dist of the wheel by extra ('' = the base install): extra -> project names."""
+    with zipfile.ZipFile(wheel) as zf:
+        [meta] = [n for n in zf.namelist() if n.endswith(".dist-info/METADATA")]
+        lines = [ln.split(":", 1)[1].strip() for ln in zf.read(meta).decode().splitlines()
+                 if ln.startswith("Requires-Dist:")]
+    by_extra: dict[str, set[str]] = {}
+    for line in lines:
+        name = re.split(r"[\s<>=!~;\[(]", line, maxsplit=1)[0].lower()
+        extra = re.search(r"""extra\s*==\s*["']([^"']+)["']""", line)
+        by_extra.setdefault(extra.group(1) if extra else "", set()).add(name)
+    return by_extra
+
+
+def test_base_and_serving_sets_are_torch_free(wheel):
+    reqs = requirements(wheel)
+    for extra in ("", "serve", "gpu"):
+        assert not reqs[extra] & TRAIN_ONLY, (extra, reqs[extra])
+    assert reqs["train"] >= TRAIN_ONLY
+    assert "onnxruntime" in reqs["serve"] and "onnxruntime-gpu" not in reqs["serve"]
+    assert "onnxruntime-gpu" in reqs["gpu"] and "gradio" in reqs["serve"] & reqs["gpu"]
+    # neither flavour of onnxruntime in the base or in train: `train,gpu` must not install both
+    assert not {"onnxruntime", "onnxruntime-gpu"} & (reqs[""] | reqs["train"])
+
+
+def test_extras_module_matches_pyproject(wheel):
+    """gansrv.extras names the packages each command checks for; they must be the declared ones."""
+    from gansrv.extras import EXTRAS
+
+    reqs = requirements(wheel)
+    assert {pip for _, pip in EXTRAS["train"]} <= reqs["train"]
+    assert {pip for _, pip in EXTRAS["demo"]} <= reqs["serve"] & reqs["gpu"]
+
+
+def without(modules: tuple[str, ...], argv: list[str], cwd: Path) -> subprocess.CompletedProcess:
+    """Run the CLI as if `modules` were not installed (sys.modules[m] = None makes imports and
+    importlib.util.find_spec fail, as on a machine without them)."""
+    code = (f"import sys\nfor m in {modules!r}: sys.modules[m] = None\n"
+            f"from gansrv.cli import main\nsys.argv = ['gansrv', *{argv!r}]\nmain()\n")
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=cwd,
+                          timeout=120)
+
+
+@pytest.mark.parametrize("argv", [["train", "gan", "--steps", "1"], ["export", "runs/x"]])
+def test_training_commands_without_torch_say_what_to_install(argv, tmp_path):
+    res = without(("torch",), argv, tmp_path)
+    assert res.returncode == 2, res.stderr
+    assert res.stderr.startswith("error: ") and len(res.stderr.strip().splitlines()) == 1, res.stderr
+    assert "torch" in res.stderr and "gansrv[train," in res.stderr
+    assert not list(tmp_path.iterdir())  # nothing written
+
+
+def test_serving_commands_without_onnxruntime_say_what_to_install(tmp_path):
+    model = tmp_path / "m.onnx"
+    model.write_bytes(b"not used")
+    res = without(("onnxruntime",), ["generate", str(model), "--n", "1", "--out", "ds"], tmp_path)
+    assert res.returncode == 2, res.stderr
+    assert len(res.stderr.strip().splitlines()) == 1 and "gansrv[serve]" in res.stderr, res.stderr
+    assert not (tmp_path / "ds").exists()
+
+
+@pytest.mark.slow
+def test_serve_install_in_a_fresh_venv_has_no_torch(wheel, exports, tmp_path):  # noqa: F811
+    """The real thing (needs the package index): `pip install gansrv[serve]` into an empty venv
+    brings no torch, and info + generate run there."""
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=300)
+    py = venv / "bin" / "python"
+    res = subprocess.run([str(py), "-m", "pip", "install", "-q", f"{wheel}[serve]"],
+                         capture_output=True, text=True, timeout=900)
+    assert res.returncode == 0, res.stderr
+    listed = subprocess.run([str(py), "-m", "pip", "list"], capture_output=True, text=True).stdout
+    assert not re.search(r"^torch\s", listed, re.M), listed
+    model = exports("cgan").generator
+    for argv in (["info", str(model)], ["generate", str(model), "--n", "5", "--out", str(tmp_path / "ds"),
+                                        "--no-progress"]):
+        res = subprocess.run([str(venv / "bin" / "gansrv"), *argv], capture_output=True, text=True,
+                             timeout=300)
+        assert res.returncode == 0, res.stderr
+    assert len(list((tmp_path / "ds").rglob("*.png"))) == 5

@@ -44,6 +44,9 @@ def generate(model: Path, n: int | None, per_class: int | None, classes: str | N
     """
     from gansrv import atomic
     from gansrv.errors import UserError
+    from gansrv.extras import require
+
+    require("serve", what="gansrv generate")
     from gansrv.generate.plan import make_plan, parse_shard
     from gansrv.generate.writer import (
         MANIFEST,

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from gansrv.errors import UserError
+from gansrv.extras import INSTALL_HINT
 
 PROVIDERS = ("auto", "cpu", "cuda")
 CPU, CUDA = "CPUExecutionProvider", "CUDAExecutionProvider"
@@ -53,7 +54,7 @@ def ort() -> Any:
 
         onnxruntime.InferenceSession  # noqa: B018 - a half-uninstalled package lacks it
     except (ImportError, AttributeError) as exc:
-        hint = problem or "pip install onnxruntime (CPU) or onnxruntime-gpu (CUDA)"
+        hint = problem or INSTALL_HINT["serve"]
         raise UserError(f"onnxruntime cannot be imported ({exc}); {hint}") from None
     if problem:
         raise UserError(problem)
