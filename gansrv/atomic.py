@@ -9,6 +9,7 @@ import contextlib
 import json
 import os
 import tempfile
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -40,8 +41,38 @@ def atomic_path(path: str | os.PathLike, durable: bool = True) -> Iterator[Path]
 
 
 def write_bytes(path: str | os.PathLike, data: bytes, durable: bool = True) -> None:
-    with atomic_path(path, durable) as tmp:
-        tmp.write_bytes(data)
+    """Write ``data`` to a temporary file beside ``path`` and rename it into place.
+
+    The temporary name is derived from the target, the process and the thread (unique without
+    mkstemp's retries; ``.<name>.<pid>-<thread>.tmp``, which writers' clean-ups match with
+    ``.*.tmp``), the file gets the usual umask permissions, and the folder is created only when
+    missing: three syscalls fewer per file than :func:`atomic_path`, which ``gansrv generate``
+    pays once per image.
+    """
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}-{threading.get_ident()}.tmp")
+    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_BINARY", 0)
+    try:
+        fd = os.open(tmp, flags, 0o666)
+    except FileNotFoundError:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(tmp, flags, 0o666)
+    try:
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view):]
+            if durable:
+                os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+    if durable:
+        _fsync_dir(path.parent)
 
 
 def write_text(path: str | os.PathLike, text: str) -> None:
@@ -64,6 +95,27 @@ def append_line(path: str | os.PathLike, line: str) -> None:
         fh.write(line.rstrip("\n") + "\n")
         fh.flush()
         os.fsync(fh.fileno())
+
+
+def sync_filesystem(path: str | os.PathLike) -> None:
+    """Flush the file system that holds ``path`` (Linux syncfs(2); elsewhere a global sync).
+
+    Writers that skip per-file fsyncs call this once before writing what vouches for the files
+    (the metadata): one flush of this disk instead of os.sync() of every disk on the machine.
+    """
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            if libc.syncfs(fd) == 0:
+                return
+        finally:
+            os.close(fd)
+    except (OSError, AttributeError):
+        pass
+    os.sync()
 
 
 def _fsync_file(path: Path) -> None:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import io
 import json
+import os
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -58,6 +61,30 @@ def test_layout_metadata_and_torchvision_style_labels(cgan: Path, tmp_path: Path
         assert classes.index(folder) == by_file[name]
     manifest = json.loads((out / "gansrv-dataset.json").read_text())
     assert manifest["seed"] == 3 and len(manifest["model_sha256"]) == 64
+
+
+@pytest.mark.parametrize("channels", [1, 3, 4])
+def test_png_encoder_round_trips_through_pillow(channels: int) -> None:
+    """gansrv writes PNGs with zlib itself (faster than Pillow); Pillow must read the same pixels."""
+    from gansrv.generate.writer import encode_png
+
+    rng = np.random.default_rng(channels)
+    for shape in [(28, 28), (1, 1), (64, 31), (3, 200)]:
+        image = rng.integers(0, 256, (*shape, channels), dtype=np.uint8)
+        data = encode_png(image)
+        assert data == encode_png(image.copy())  # the bytes depend on the pixels only
+        decoded = np.asarray(Image.open(io.BytesIO(data)))
+        assert np.array_equal(decoded.reshape(image.shape), image)
+        assert Image.open(io.BytesIO(data)).mode == {1: "L", 3: "RGB", 4: "RGBA"}[channels]
+
+
+def test_pngs_get_umask_permissions(cgan: Path, tmp_path: Path) -> None:
+    """Temporary files must not leave datasets readable by their owner only (as mkstemp's 0600)."""
+    gen(cgan, tmp_path / "ds", "--n", "2")
+    umask = os.umask(0)
+    os.umask(umask)
+    modes = {stat.S_IMODE(p.stat().st_mode) for p in (tmp_path / "ds").rglob("*.png")}
+    assert modes == {0o666 & ~umask}
 
 
 def test_batch_size_does_not_change_bytes(cgan: Path, tmp_path: Path) -> None:
@@ -185,3 +212,27 @@ def test_generate_does_not_import_torch(cgan: Path, tmp_path: Path) -> None:
     proc = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     assert len(files(tmp_path / "ds")) == 3
+
+
+def test_hugging_face_imagefolder_loads_the_dataset_as_is(cgan: Path, tmp_path: Path) -> None:
+    """The real `datasets` loader, offline, reads images and our metadata columns (label included)."""
+    out = tmp_path / "ds"
+    gen(cgan, out, "--per-class", "2", "--classes", "3,8", "--seed", "5")
+    code = (
+        "import json, sys\n"
+        "from datasets import load_dataset\n"
+        "ds = load_dataset('imagefolder', data_dir=sys.argv[1], split='train')\n"
+        "rows = [{k: v for k, v in r.items() if k != 'image'} | {'pixels': list(r['image'].getdata())}"
+        " for r in ds]\n"
+        "print(json.dumps(rows))\n")
+    env = {**os.environ, "HF_HOME": str(tmp_path / "hf"), "HF_DATASETS_OFFLINE": "1",
+           "HF_HUB_OFFLINE": "1", "HF_DATASETS_DISABLE_PROGRESS_BARS": "1"}
+    proc = subprocess.run([sys.executable, "-c", code, str(out)], capture_output=True, text=True,
+                          env=env, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    rows = sorted(json.loads(proc.stdout.strip().splitlines()[-1]), key=lambda r: r["index"])
+    assert [(r["index"], r["label"], r["class_name"]) for r in rows] == [
+        (0, 3, "3"), (1, 3, "3"), (2, 8, "8"), (3, 8, "8")]
+    for r in rows:
+        png = out / r["class_name"] / f"{r['index']:06d}.png"
+        assert r["pixels"] == list(Image.open(png).getdata()) and r["seed"] == 5

@@ -9,11 +9,12 @@ timestamps, and the metadata lines are sorted, so shards and re-runs agree byte 
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import os
 import re
+import struct
 import sys
+import zlib
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
@@ -26,7 +27,7 @@ from gansrv.generate.plan import Plan, Shard
 from gansrv.runtime.generator import Generator, noise
 
 MANIFEST = "gansrv-dataset.json"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: PNGs encoded by encode_png (zlib), not Pillow: other bytes, same pixels
 _OUR_FILE = re.compile(r"\d{6}\.png")
 
 
@@ -92,14 +93,30 @@ def clear_dataset(out: Path) -> list[Path]:
     return left
 
 
-def encode_png(image: np.ndarray) -> bytes:
-    """uint8 (H, W, C) -> PNG bytes; fixed zlib level and no text chunks, so the bytes are stable."""
-    from PIL import Image
+_PNG_HEAD = b"\x89PNG\r\n\x1a\n"
+_PNG_TAIL = b"\x00\x00\x00\x00IEND\xaeB`\x82"  # the IEND chunk: length 0, type, CRC
+_COLOR_TYPE = {1: 0, 3: 2, 4: 6}  # channels -> PNG colour type: grey, RGB, RGBA
 
-    arr = image[:, :, 0] if image.shape[2] == 1 else image
-    buf = io.BytesIO()
-    Image.fromarray(np.ascontiguousarray(arr)).save(buf, format="PNG", compress_level=6, optimize=False)
-    return buf.getvalue()
+
+def _chunk(kind: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+
+def encode_png(image: np.ndarray) -> bytes:
+    """uint8 (H, W, C) -> PNG bytes: 8-bit grey/RGB(A), filter type 0 on every row, zlib level 6.
+
+    Written with zlib rather than Pillow because Pillow's per-call overhead was ~9x the encoding
+    itself for small images (28x28: 183 us vs 21 us per image, 2% larger files); no timestamps or
+    text chunks, so the bytes depend on the pixels only. Pillow decodes them to the same pixels
+    (tested).
+    """
+    h, w, c = image.shape
+    rows = np.empty((h, w * c + 1), dtype=np.uint8)
+    rows[:, 0] = 0  # filter type None
+    rows[:, 1:] = image.reshape(h, w * c)
+    header = struct.pack(">IIBBBBB", w, h, 8, _COLOR_TYPE[c], 0, 0, 0)
+    return (_PNG_HEAD + _chunk(b"IHDR", header) + _chunk(b"IDAT", zlib.compress(rows.tobytes(), 6))
+            + _PNG_TAIL)
 
 
 def _batches(entries: list[tuple[int, int]], size: int):
@@ -125,40 +142,60 @@ def _progress(total: int, show: bool):
 def write_imagefolder(gen: Generator, plan: Plan, shard: Shard, out: Path, seed: int,
                       truncation: float | None, batch_size: int, model_name: str, progress: bool,
                       workers: int = 2) -> tuple[int, int]:
-    """Write the shard's missing PNGs, then its metadata; returns (written, already there)."""
+    """Write the shard's missing PNGs, then its metadata; returns (written, already there).
+
+    The main thread draws noise and runs the model (onnxruntime releases the GIL) while the worker
+    threads encode and write the previous batches (zlib and file I/O release it too).
+    """
     entries = plan.shard(shard)
-    for folder in {plan.folder(label) for _, label in entries}:
-        d = out / folder
-        if d.is_dir():  # temp files of a killed run
-            for tmp in d.glob(".*.tmp"):
-                tmp.unlink()
-    todo = [(i, label) for i, label in entries if not complete_png(out / plan.file_name(i, label))]
+    todo = _missing(out, plan, entries)
     pending: deque[list[Future]] = deque()
 
-    def save(index: int, label: int, image: np.ndarray) -> None:
+    def save(items: list[tuple[int, int, np.ndarray]]) -> int:
         # Renamed into place but not fsynced one by one (that cost ~5x the throughput): a kill
         # leaves whole files; a power loss may leave empty ones, which complete_png() catches on
-        # resume, and the os.sync() below makes the finished set durable before its metadata.
-        atomic.write_bytes(out / plan.file_name(index, label), encode_png(image), durable=False)
+        # resume, and sync_filesystem() below makes the finished set durable before its metadata.
+        for index, label, image in items:
+            atomic.write_bytes(out / plan.file_name(index, label), encode_png(image), durable=False)
+        return len(items)
 
     with ThreadPoolExecutor(max_workers=workers) as pool, \
             _progress(len(todo), progress) as bar:
         for batch in _batches(todo, batch_size):
-            images = _infer(gen, batch, seed, truncation, plan)  # ORT releases the GIL: overlaps saving
-            pending.append([pool.submit(save, i, label, img) for (i, label), img in zip(batch, images)])
+            images = _infer(gen, batch, seed, truncation, plan)
+            items = [(i, label, img) for (i, label), img in zip(batch, images)]
+            step = -(-len(items) // workers)  # one task per worker and batch: little pool overhead
+            pending.append([pool.submit(save, items[k:k + step]) for k in range(0, len(items), step)])
             while len(pending) > 2:  # bounded memory: at most ~3 batches in flight
                 _drain(pending.popleft(), bar)
         while pending:
             _drain(pending.popleft(), bar)
     if todo:
-        os.sync()
+        atomic.sync_filesystem(out)
     lines = sorted(json.dumps(_meta_row(plan, i, label, seed, model_name)) for i, label in entries)
     atomic.write_text(out / f"metadata{shard.suffix}.jsonl", "".join(line + "\n" for line in lines))
     return len(todo), len(entries) - len(todo)
 
 
-_PNG_HEAD = b"\x89PNG\r\n\x1a\n"
-_PNG_TAIL = b"\x00\x00\x00\x00IEND\xaeB`\x82"
+def _missing(out: Path, plan: Plan, entries: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The entries without a finished PNG, in order; removes the temporary files of a killed run.
+
+    Each folder is listed once, so a fresh dataset costs no syscall per image and a resume opens
+    only the files that exist (to check that they are whole).
+    """
+    present: dict[str, set[str]] = {}
+    for folder in {plan.folder(label) for _, label in entries}:
+        d = out / folder
+        names = set(os.listdir(d)) if d.is_dir() else set()
+        for name in [n for n in names if n.startswith(".") and n.endswith(".tmp")]:
+            (d / name).unlink(missing_ok=True)
+        present[folder] = names
+    todo = []
+    for i, label in entries:
+        rel = plan.file_name(i, label)
+        if rel.rsplit("/", 1)[-1] not in present[plan.folder(label)] or not complete_png(out / rel):
+            todo.append((i, label))
+    return todo
 
 
 def complete_png(path: Path) -> bool:
@@ -176,9 +213,7 @@ def complete_png(path: Path) -> bool:
 
 
 def _drain(futures: list[Future], bar) -> None:
-    for f in futures:
-        f.result()
-    bar.update(len(futures))
+    bar.update(sum(f.result() for f in futures))
 
 
 def _meta_row(plan: Plan, index: int, label: int, seed: int, model_name: str) -> dict:
