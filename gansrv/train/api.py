@@ -90,9 +90,11 @@ def _resume(family: Family, opts: TrainOptions, named: dict | None, log) -> dict
     extended = opts.steps is not None or opts.epochs is not None
     total = opts.total_steps(len(data), t["total_steps"]) if extended else t["total_steps"]
     last = ckpt.latest_checkpoint(run_dir)
-    if last is None:
-        raise UserError(f"{run_dir}: no complete checkpoint to resume from")
     trainer = Trainer(family, config, data, kept, run_dir, total, log)
+    if last is None:  # killed before its first checkpoint: the seeded start is the same as then
+        log(f"{run_dir} has no checkpoint yet: starting it over from step 0")
+        trainer.truncate_metrics(0)
+        return trainer.run()
     trainer.restore(last)
     if trainer.ctx.step >= total:
         raise UserError(f"{run_dir} is already at step {trainer.ctx.step} of {total}; "

@@ -12,6 +12,8 @@ replaced atomically after it, so a kill at any moment leaves the previous checkp
 
 from __future__ import annotations
 
+import io
+import os
 import shutil
 from collections.abc import Mapping
 from pathlib import Path
@@ -19,7 +21,7 @@ from typing import Any
 
 import torch
 from safetensors import SafetensorError
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file, save
 
 from gansrv import __version__, atomic
 from gansrv.errors import UserError
@@ -50,10 +52,20 @@ def save_checkpoint(run_dir: Path, step: int, modules: Mapping[str, torch.nn.Mod
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir()
     header = {**meta, "step": str(step), "gansrv_version": __version__}
-    save_file(_flat_weights(modules), str(tmp / WEIGHTS), metadata=header)
-    torch.save(state, tmp / STATE)
-    for f in tmp.iterdir():
-        atomic._fsync_file(f)
+    # Serialised in memory and written by Python: a full disk then raises OSError(ENOSPC), which the
+    # CLI reports as "disk full", instead of torch's or safetensors' own opaque write errors.
+    state_buf = io.BytesIO()
+    torch.save(state, state_buf)
+    try:
+        for name, data in ((WEIGHTS, save(_flat_weights(modules), metadata=header)),
+                           (STATE, state_buf.getvalue())):
+            with open(tmp / name, "wb") as fh:
+                fh.write(data)
+                fh.flush()
+                os.fsync(fh.fileno())
+    except BaseException:  # e.g. disk full: leave no half-written folder behind
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
     if final.exists():
         shutil.rmtree(final)
     tmp.rename(final)

@@ -127,9 +127,9 @@ class Trainer:
         self.elapsed = float(state.get("elapsed", 0.0))
         self.acc, self.acc_n = dict(state.get("log_acc", {})), int(state.get("log_acc_n", 0))
         self.logged_at = float(state.get("logged_at", self.elapsed))
-        self._truncate_metrics(self.ctx.step)
+        self.truncate_metrics(self.ctx.step)
 
-    def _truncate_metrics(self, step: int) -> None:
+    def truncate_metrics(self, step: int) -> None:
         """Drop rows a killed run logged after its last checkpoint; they will be logged again."""
         path = self.out / "metrics.jsonl"
         rows = [r for r in pictures.read_metrics(path) if r.get("step", 0) <= step]
