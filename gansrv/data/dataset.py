@@ -48,6 +48,8 @@ class Dataset:
                             f"got {imgs.dtype} {imgs.shape}")
         if len(imgs) == 0:
             raise UserError(f"{self.source}: the dataset holds no images")
+        if imgs.shape[2] < 1 or imgs.shape[3] < 1:
+            raise UserError(f"{self.source}: images of {imgs.shape[2]}x{imgs.shape[3]} pixels")
         if self.labels is not None:
             if len(self.labels) != len(imgs):
                 raise UserError(f"{self.source}: {len(imgs)} images but {len(self.labels)} labels")
@@ -113,6 +115,7 @@ def resize_images(images: np.ndarray, size: int) -> np.ndarray:
         return images
     from PIL import Image
 
+    check_size("resized images", (n, c, size, size))  # 1x1 images resized up can explode
     side = min(h, w)
     top, left = (h - side) // 2, (w - side) // 2
     crop = images[:, :, top:top + side, left:left + side]
