@@ -72,6 +72,9 @@ class GansrvGroup(click.Group):
         except (click.ClickException, click.exceptions.Exit, click.Abort):
             raise
         except OSError as exc:
+            if exc.errno == errno.EPIPE:  # `gansrv info m.onnx | head`: the reader left; so do we
+                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+                raise click.exceptions.Exit(141) from None
             if os.environ.get("GANSRV_DEBUG"):
                 raise
             what = "disk full" if exc.errno == errno.ENOSPC else (exc.strerror or str(exc))
