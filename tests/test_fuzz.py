@@ -32,8 +32,10 @@ def cgan_model(exports) -> Path:  # noqa: F811
 
 
 @pytest.fixture(scope="module")
-def cgan_bytes(cgan_model: Path) -> bytes:
-    return cgan_model.read_bytes()
+def cgan_bytes(cgan_model: Path):
+    """A callable, so that hypothesis does not print 2 MB of model bytes in its reports."""
+    data = cgan_model.read_bytes()
+    return lambda: data
 
 
 EXAMPLES = int(os.environ.get("GANSRV_FUZZ_EXAMPLES", "60"))
@@ -194,7 +196,7 @@ def test_config_files(text, suffix):
 def test_onnx_files(cgan_bytes, mut, cut, meta):
     from gansrv.runtime import load as load_model
 
-    data = cgan_bytes
+    data = cgan_bytes()
     if meta is not None:
         import onnx
 

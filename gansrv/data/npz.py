@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import struct
 import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +25,8 @@ def _to_nchw(images: np.ndarray, path: Path) -> np.ndarray:
 
 
 def _to_uint8(images: np.ndarray, path: Path) -> np.ndarray:
+    if images.size == 0:
+        raise UserError(f"{path}: 'images' holds no pixels (shape {images.shape})")
     if images.dtype == np.uint8:
         return images
     if images.dtype.kind not in "fiu":
@@ -55,7 +59,10 @@ def load_npz(path: Path) -> Dataset:
             names = archive["class_names"] if "class_names" in archive.files else None
     except UserError:
         raise
-    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
+    # zipfile reports a corrupt archive in many ways (a flipped byte can read as an unknown
+    # compression method, a newer zip version or encryption); all mean: not a readable .npz.
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError, RuntimeError,
+            zlib.error, struct.error) as exc:
         raise UserError(f"{path}: not a readable .npz archive ({exc})") from None
     images = _to_uint8(_to_nchw(images, path), path)
     if labels is not None:

@@ -134,6 +134,9 @@ def _build(v: dict[str, str]) -> ModelInfo:
     shape = tuple(int(s) for s in json.loads(v["image_shape"]))
     if len(shape) != 3:
         raise ValueError(f"image_shape must be [C, H, W], got {list(shape)}")
+    _bounded("image_shape", shape, 1, MAX_SIDE)
+    _bounded("latent_dim", [int(v["latent_dim"])], 0, MAX_LATENT)
+    _bounded("num_classes", [int(v["num_classes"])], 0, MAX_CLASSES)
     known = set(KEYS) | set(OPTIONAL_KEYS)
     return ModelInfo(
         version=v["version"], family=v["family"], kind=v["kind"], graph=v["graph"],
@@ -149,6 +152,15 @@ def _build(v: dict[str, str]) -> ModelInfo:
         config=json.loads(v["config"]) if "config" in v else {},
         extra={k: s for k, s in v.items() if k not in known},
     )
+
+
+# A model file is untrusted input: sizes it states become array shapes, so they are bounded.
+MAX_SIDE, MAX_LATENT, MAX_CLASSES = 16384, 1 << 20, 1 << 20
+
+
+def _bounded(key: str, values: Any, lo: int, hi: int) -> None:
+    if any(not lo <= x <= hi for x in values):
+        raise ValueError(f"{key} {list(values)} outside {lo}..{hi}")
 
 
 def _tensors(text: str) -> list[TensorInfo]:

@@ -8,8 +8,10 @@ CUDA first (``get_providers()[0]``; ``get_available_providers()`` cannot tell).
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import importlib.metadata
+import io
 import threading
 from pathlib import Path
 from typing import Any
@@ -129,7 +131,10 @@ def session(path: str | Path, provider: str = "auto", threads: int = 0, cache: b
     opts.log_severity_level = 3
     opts.graph_optimization_level = rt.GraphOptimizationLevel.ORT_ENABLE_ALL
     try:
-        sess = rt.InferenceSession(str(path), opts, providers=providers)
+        # onnxruntime prints "EP Error ... Falling back" to stdout before re-raising for some bad
+        # files; that would break the one-line error and pollute piped output.
+        with contextlib.redirect_stdout(io.StringIO()):
+            sess = rt.InferenceSession(str(path), opts, providers=providers)
     except Exception as exc:  # onnxruntime raises its own pybind types (Fail, InvalidGraph, ...)
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise UserError(f"{path}: onnxruntime cannot load the model ({first})") from None
