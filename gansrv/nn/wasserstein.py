@@ -96,11 +96,12 @@ def wasserstein_step(ctx, batch, generate: Callable, critic: Callable, latent_di
     """One generator iteration: `n_critic` critic updates, then one G update with -E[f(G(z))].
 
     ``generate(z, labels)`` and ``critic(x, labels)`` hide conditioning: labels are None unless
-    `conditional` (default: the data has labels). Conditional critic updates draw the fakes with the real batch's labels,
-    so that an interpolate between a real and a fake image has one label. Extra critic updates draw
-    fresh real batches. Logged: ``wasserstein`` = mean(f(real)) - mean(f(fake)) averaged over the
-    critic updates (for a 1-Lipschitz critic a lower bound of W_1; the "meaningful loss" that should
-    fall as samples improve) and, with a penalty, ``gp`` and the interpolates' gradient norms.
+    `conditional` (default: the data has labels). Conditional critic updates draw the fakes with
+    the real batch's labels, so that an interpolate between a real and a fake image has one label.
+    Extra critic updates draw fresh real batches. Logged: ``wasserstein`` = mean(f(real)) -
+    mean(f(fake)) averaged over the critic updates (for a 1-Lipschitz critic a lower bound of W_1,
+    the "meaningful loss" that should fall as samples improve) and, with a penalty, ``gp`` and the
+    mean and spread of the interpolates' gradient norms (``grad_norm``, ``grad_norm_std``).
     """
     opt_d, opt_g = ctx.optimizers["D"], ctx.optimizers["G"]
     D = ctx.modules["D"]
@@ -114,7 +115,7 @@ def wasserstein_step(ctx, batch, generate: Callable, critic: Callable, latent_di
         real_out, fake_out = critic(x, y), critic(fake, y)
         loss_d = critic_loss(loss, real_out, fake_out)
         if gp_weight > 0:
-            gp, grad_norms = gradient_penalty(lambda v: critic(v, y), x, fake, ctx.rand(n))
+            gp, grad_norms = gradient_penalty(lambda v, y=y: critic(v, y), x, fake, ctx.rand(n))
             loss_d = loss_d + gp_weight * gp
             gps.append(gp.item())
             norms.append(grad_norms)

@@ -23,7 +23,8 @@ class Config:
     g_width: int = option(64, "Base channel width of G.", min=1, max=1024)
     d_width: int = option(64, "Base channel width of the critic.", min=1, max=1024)
     conditional: bool = option(False, "Class-conditional G and critic (needs labelled data).")
-    loss: str = option("hinge", "Critic loss (G minimises -mean(f(G(z))) with either).", choices=("hinge", "wasserstein"))
+    loss: str = option("hinge", "Critic loss (G minimises -mean(f(G(z))) with either).",
+                       choices=("hinge", "wasserstein"))
     n_critic: int = option(1, "Critic updates per generator update.", min=1, max=100)
     lr: float = option(2e-4, "Adam learning rate for G and the critic.", min=0.0, max=10.0)
     beta1: float = option(0.5, "Adam beta1.", min=0.0, max=0.9999)
