@@ -117,14 +117,14 @@ def wasserstein_step(ctx, batch, generate: Callable, critic: Callable, latent_di
         if gp_weight > 0:
             gp, grad_norms = gradient_penalty(lambda v, y=y: critic(v, y), x, fake, ctx.rand(n))
             loss_d = loss_d + gp_weight * gp
-            gps.append(gp.item())
+            gps.append(gp.detach())
             norms.append(grad_norms)
         opt_d.zero_grad(set_to_none=True)
         loss_d.backward()
         opt_d.step()
         if clip is not None:
             clip_weights_(D, clip)
-        gaps.append((real_out.mean() - fake_out.mean()).item())
+        gaps.append((real_out.mean() - fake_out.mean()).detach())
     D.requires_grad_(False)
     z = ctx.randn(n, latent_dim)
     yf = ctx.fake_labels(n) if conditional else None
@@ -133,9 +133,10 @@ def wasserstein_step(ctx, batch, generate: Callable, critic: Callable, latent_di
     loss_g.backward()
     opt_g.step()
     D.requires_grad_(True)
-    out = {"loss_d": loss_d.item(), "loss_g": loss_g.item(), "wasserstein": sum(gaps) / len(gaps)}
+    # one device sync per generator step: the per-update values stay tensors until here
+    out = {"loss_d": loss_d.item(), "loss_g": loss_g.item(), "wasserstein": torch.stack(gaps).mean().item()}
     if norms:
         all_norms = torch.cat(norms)
-        out.update(gp=sum(gps) / len(gps), grad_norm=all_norms.mean().item(),
+        out.update(gp=torch.stack(gps).mean().item(), grad_norm=all_norms.mean().item(),
                    grad_norm_std=all_norms.std(correction=0).item())
     return out
