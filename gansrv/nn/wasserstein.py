@@ -31,12 +31,12 @@ def critic_loss_wasserstein(real: torch.Tensor, fake: torch.Tensor) -> torch.Ten
 
 def generator_loss_wasserstein(fake: torch.Tensor) -> torch.Tensor:
     """Arjovsky et al. 2017, Algorithm 1, line 10: G minimises -E[f(G(z))]. Also the generator loss
-    that goes with the hinge critic loss (Miyato et al. 2018, eq. 17; Lim & Ye 2017)."""
+    that goes with the hinge critic loss (Lim & Ye 2017; Miyato et al. 2018)."""
     return -fake.mean()
 
 
 def critic_loss_hinge(real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
-    """Hinge loss of Lim & Ye 2017 as used by Miyato et al. 2018 (eq. 16):
+    """Hinge loss of Lim & Ye 2017 ("Geometric GAN"), as used by Miyato et al. 2018:
     E[max(0, 1 - f(x))] + E[max(0, 1 + f(G(z)))]; samples already beyond the margin add nothing."""
     return F.relu(1.0 - real).mean() + F.relu(1.0 + fake).mean()
 
