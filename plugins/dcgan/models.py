@@ -1,27 +1,18 @@
-"""DCGAN networks: G from a 1x1 noise "image" by transposed convolutions, D by strided ones."""
+"""DCGAN networks: G from a 1x1 noise "image" by transposed convolutions, D by strided ones.
+
+The generator is the shared unconditional :class:`gansrv.nn.convnets.ConvGenerator`; D keeps its
+own all-convolutional head (a conv over the whole s x s map), so its checkpoints stay as they were.
+"""
 
 from __future__ import annotations
 
 import torch
 from torch import nn
 
-from gansrv.nn.blocks import ConvDown, ConvUp, init_normal, stages, up_width
+from gansrv.nn.blocks import ConvDown, init_normal
+from gansrv.nn.convnets import ConvGenerator
 
-
-class ConvGenerator(nn.Module):
-    """z (as latent x 1 x 1) -> ConvT to s x s -> ConvUp stages -> tanh image."""
-
-    def __init__(self, latent_dim: int, size: int, channels: int, width: int):
-        super().__init__()
-        side, _ = stages(size)
-        ch = up_width(size, width)
-        self.stem = nn.Sequential(nn.ConvTranspose2d(latent_dim, ch, side, 1, 0, bias=False),
-                                  nn.BatchNorm2d(ch), nn.ReLU(True))
-        self.up = ConvUp(ch, size, channels, width)
-        init_normal(self)
-
-    def forward(self, z: torch.Tensor) -> torch.Tensor:
-        return self.up(self.stem(z[:, :, None, None]))
+__all__ = ["ConvDiscriminator", "ConvGenerator"]
 
 
 class ConvDiscriminator(nn.Module):

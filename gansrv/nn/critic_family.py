@@ -1,0 +1,68 @@
+"""A Family base for conv GANs trained with a Wasserstein-style critic, optionally class-conditional.
+
+Families that differ only in how the critic is kept Lipschitz (clipping, gradient penalty, spectral
+normalisation), in its loss and in the optimizers subclass :class:`ConvCriticFamily` and fill in
+:meth:`critic_options`; networks, conditioning, the update and the export graphs are shared here.
+Config fields it reads: ``latent_dim``, ``image_size``, ``g_width``, ``d_width``, ``conditional``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gansrv.family import ExportSpec, Family, Kind
+
+
+class ConvCriticFamily(Family):
+    """DCGAN-like G (BatchNorm) and critic; ``--conditional`` adds labels to both (projection in D)."""
+
+    kind = Kind.NOISE  # what `gansrv families` lists; `--conditional` makes kind_of() conditional
+    smoke_args = ("--g-width", "8", "--d-width", "8")
+    spectral_norm = False  # True: every critic layer is spectrally normalised
+
+    def critic_norm(self, config: Any) -> str:
+        """Normalisation of the critic's hidden convs (see gansrv.nn.blocks.norm2d)."""
+        return getattr(config, "critic_norm", "none")
+
+    def critic_options(self, config: Any) -> dict[str, Any]:
+        """Keyword arguments of :func:`gansrv.nn.wasserstein.wasserstein_step` for this config."""
+        raise NotImplementedError
+
+    def kind_of(self, config: Any) -> Kind:
+        return Kind.CONDITIONAL if config.conditional else Kind.NOISE
+
+    def validate(self, config: Any, data: Any) -> None:
+        from gansrv.errors import UserError
+
+        if config.conditional and data is not None and data.num_classes < 2:
+            raise UserError(f"{self.name} --conditional needs at least 2 classes, the data has "
+                            f"{data.num_classes}")
+
+    def build(self, config: Any, data: Any) -> dict[str, Any]:
+        from gansrv.nn.convnets import ConvCritic, ConvGenerator
+        from gansrv.nn.wasserstein import spectral_normalize_
+
+        classes = data.num_classes if config.conditional else 0
+        G = ConvGenerator(config.latent_dim, config.image_size, data.channels, config.g_width, classes)
+        D = ConvCritic(data.channels, config.image_size, config.d_width, classes, "hidden",
+                       self.critic_norm(config))
+        if self.spectral_norm:
+            spectral_normalize_(D)
+        return {"G": G, "D": D}
+
+    def train_step(self, batch: Any, ctx: Any) -> dict[str, float]:
+        from gansrv.nn.wasserstein import wasserstein_step
+
+        G, D, c = ctx.modules["G"], ctx.modules["D"], ctx.config
+        return wasserstein_step(ctx, batch, G, D, c.latent_dim, conditional=c.conditional,
+                                **self.critic_options(c))
+
+    def export_graphs(self, modules: Any, config: Any, data: Any) -> list[ExportSpec]:
+        import torch
+
+        z = torch.randn(2, config.latent_dim)
+        image = torch.rand(2, data.channels, config.image_size, config.image_size) * 2 - 1
+        label = {"label": torch.tensor([0, 1])} if config.conditional else {}
+        return [ExportSpec("generator", modules["G"], {"z": z, **label}),
+                ExportSpec("discriminator", modules["D"], {"image": image, **label},
+                           outputs=["logit"])]
