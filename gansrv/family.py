@@ -78,7 +78,7 @@ class Family:
     smoke_args: ClassVar[tuple[str, ...]] = ()
 
     # -- set-up -------------------------------------------------------------------------------
-    def kind_of(self, config: Any) -> Kind:
+    def kind_for(self, config: Any) -> Kind:
         """The kind of model `config` builds. The class attribute ``kind`` (what ``gansrv families``
         lists) unless conditioning is a config option of the family: then the engine (sample grids,
         labelled data required), the exporter (metadata, class names) and the runtime follow this."""

@@ -22,7 +22,7 @@ from tests.exported_models import FAMILIES, exports  # noqa: F401 - the session 
 def is_conditional(family: str, config: dict) -> bool:
     """Whether the run's config builds a label-taking model (a class kind, or a config option)."""
     fam = registry().families[family]
-    return fam.kind_of(fam.Config(**config)) is Kind.CONDITIONAL
+    return fam.kind_for(fam.Config(**config)) is Kind.CONDITIONAL
 
 
 @pytest.mark.parametrize("family", FAMILIES)

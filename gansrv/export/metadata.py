@@ -42,7 +42,7 @@ def build_info(run: LoadedRun, spec: ExportSpec, outputs: dict[str, Any], opset:
         latent = 0  # image -> image families have no z
     # Classes belong in the metadata of models that take a label; an unconditional model trained on
     # labelled data knows nothing of them.
-    kind = run.family.kind_of(run.config).value
+    kind = run.family.kind_for(run.config).value
     conditional = "label" in spec.inputs or kind == "conditional"
     k = run.spec.num_classes if conditional else 0
     ins = [tensor_info(n, v, latent, k) for n, v in spec.inputs.items()]

@@ -16,7 +16,7 @@ from gansrv.family import ExportSpec, Family, Kind
 class ConvCriticFamily(Family):
     """DCGAN-like G (BatchNorm) and critic; ``--conditional`` adds labels to both (projection in D)."""
 
-    kind = Kind.NOISE  # what `gansrv families` lists; `--conditional` makes kind_of() conditional
+    kind = Kind.NOISE  # what `gansrv families` lists; `--conditional` makes kind_for() conditional
     smoke_args = ("--g-width", "8", "--d-width", "8")
     spectral_norm = False  # True: every critic layer is spectrally normalised
 
@@ -28,7 +28,7 @@ class ConvCriticFamily(Family):
         """Keyword arguments of :func:`gansrv.nn.wasserstein.wasserstein_step` for this config."""
         raise NotImplementedError
 
-    def kind_of(self, config: Any) -> Kind:
+    def kind_for(self, config: Any) -> Kind:
         return Kind.CONDITIONAL if config.conditional else Kind.NOISE
 
     def validate(self, config: Any, data: Any) -> None:
