@@ -78,6 +78,11 @@ class Family:
     smoke_args: ClassVar[tuple[str, ...]] = ()
 
     # -- set-up -------------------------------------------------------------------------------
+    def kind_for(self, config: Any) -> Kind:
+        """The kind of a run with this config: a family whose labels are an option (e.g. a
+        ``conditional`` flag) is conditional only when asked to be. Defaults to ``self.kind``."""
+        return self.kind
+
     def image_size(self, config: Any) -> int | None:
         """Side length the data is resized to; None keeps the data's own size."""
         return getattr(config, "image_size", None)

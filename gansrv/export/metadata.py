@@ -25,6 +25,8 @@ def meaning(name: str, latent_dim: int, num_classes: int) -> str:
         "code": "latent code: float32 (batch, codes)",
         "image": "image: float32 (batch, C, H, W), values in [-1, 1]",
         "logit": "discriminator logit: float32 (batch,), > 0 means judged real",
+        "energy": "reconstruction energy: float32 (batch,), lower means judged more real",
+        "reconstruction": "the autoencoder's reconstruction: float32 (batch, C, H, W), unbounded",
     }.get(name, name)
 
 
@@ -42,14 +44,15 @@ def build_info(run: LoadedRun, spec: ExportSpec, outputs: dict[str, Any], opset:
         latent = 0  # image -> image families have no z
     # Classes belong in the metadata of models that take a label; an unconditional model trained on
     # labelled data knows nothing of them.
-    conditional = "label" in spec.inputs or run.family.kind.value == "conditional"
+    kind = run.family.kind_for(run.config).value
+    conditional = "label" in spec.inputs or kind == "conditional"
     k = run.spec.num_classes if conditional else 0
     ins = [tensor_info(n, v, latent, k) for n, v in spec.inputs.items()]
     outs = [tensor_info(n, v, latent, k) for n, v in outputs.items()]
     image = outputs.get("image", spec.inputs.get("image"))
     shape = tuple(int(s) for s in image.shape[1:]) if image is not None else (run.spec.channels, 0, 0)
     return ModelInfo(
-        version=__version__, family=run.family.name, kind=run.family.kind.value, graph=spec.name,
+        version=__version__, family=run.family.name, kind=kind, graph=spec.name,
         inputs=ins, outputs=outs, latent_dim=latent, num_classes=k,
         class_names=list(run.spec.class_names) if conditional else [], image_shape=shape, channels=shape[0],
         output_range=IMAGE_RANGE if "image" in outputs else None, opset=opset,

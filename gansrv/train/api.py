@@ -33,7 +33,7 @@ def _check_bounds(opts: TrainOptions) -> None:
 def _load_data(family: Family, config: Any, opts: TrainOptions, named: dict | None):
     data = load_dataset(opts.data, size=family.image_size(config), limit=opts.limit,
                         extra_named=named)
-    needs = family.needs_labels or family.kind is Kind.CONDITIONAL
+    needs = family.needs_labels or family.kind_for(config) is Kind.CONDITIONAL
     if needs and data.labels is None:
         raise UserError(f"{family.name} is conditional and needs labelled data; {data.source} has "
                         f"no labels (use class subfolders, an IDX labels file or npz 'labels')")

@@ -139,7 +139,7 @@ class Trainer:
     def _fixed_samples(self) -> tuple[torch.Tensor, torch.Tensor | None]:
         gen = torch.Generator().manual_seed(self.opts.seed + 2)
         latent = self.family.latent_dim(self.config)
-        if self.family.kind is Kind.CONDITIONAL and self.spec.num_classes:
+        if self.family.kind_for(self.config) is Kind.CONDITIONAL and self.spec.num_classes:
             rows = min(self.spec.num_classes, MAX_GRID_ROWS)
             labels = torch.arange(rows).repeat_interleave(GRID_COLS)
         else:
