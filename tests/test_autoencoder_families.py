@@ -132,3 +132,21 @@ def test_conditional_option_refuses_unlabelled_data(tmp_path):
                  expect=None)
     assert "needs labelled data" in one_line_error(result)
     assert not (tmp_path / "r").exists()
+
+
+@pytest.mark.parametrize("size", [28, 32, 64])
+@pytest.mark.parametrize("conditional", [False, True])
+def test_networks_at_every_resolution(size, conditional):
+    from types import SimpleNamespace
+
+    from gansrv.nn.autoencoder import build_players
+
+    cfg = SimpleNamespace(latent_dim=8, image_size=size, g_width=4, d_width=4, code_dim=8, embed_dim=4,
+                          g_norm="batch", conditional=conditional)
+    nets = build_players(cfg, channels=3, classes=5, energy_norm="l1")
+    y = torch.tensor([0, 4]) if conditional else None
+    images = nets["G"](torch.randn(2, 8), y)
+    assert images.shape == (2, 3, size, size) and images.abs().max() <= 1
+    energy, recon = nets["D"](images, y)
+    assert energy.shape == (2,) and recon.shape == images.shape
+    assert torch.allclose(energy, (images - recon).abs().mean((1, 2, 3)))
