@@ -58,10 +58,10 @@ def test_pretraining_lowers_real_energy_and_the_scorer_flags_inverted_digits(tmp
     out = tmp_path / "run"
     run("train", "ebgan", "--data", mnist, "--limit", "2000", "--batch-size", "32", "--steps", "1",
         "--pretrain-steps", "40", "--out", out, *WIDTH16)
-    # Width 16, 40 steps: the MSE falls from ~0.93 to ~0.38 on seeds 0-2 (after a ~20-step plateau).
+    # Width 16, 40 steps of batch 32: the MSE falls to 0.37-0.53 of its start on seeds 0-2.
     curve = _state(out)["pretrain_energy"]
     assert len(curve) == 40
-    assert curve[-5:].mean() < 0.6 * curve[:5].mean(), curve
+    assert curve[-5:].mean() < 0.7 * curve[:5].mean(), curve
     assert _rows(out)[0]["energy_real"] < curve[0]
 
     scorer = tmp_path / "m.onnx"
@@ -79,7 +79,8 @@ def test_pretraining_lowers_real_energy_and_the_scorer_flags_inverted_digits(tmp
 
 
 def test_began_k_stays_in_unit_interval_and_m_falls(tmp_path, mnist):
-    # 60 steps: M starts near 1.4 (D reconstructs nothing yet) and reaches ~0.55 on seeds 0-2.
+    # 60 steps: M ends at 0.58-0.59 of its first logged value on seeds 0-2 (D learns to reconstruct
+    # the digits while L(G(z)) stays near gamma L(x)).
     out = tmp_path / "run"
     run("train", "began", "--data", mnist, "--limit", "1024", "--batch-size", "32", "--steps", "60",
         "--log-every", "5", "--sample-every", "0", "--out", out, *WIDTH16)
@@ -87,7 +88,7 @@ def test_began_k_stays_in_unit_interval_and_m_falls(tmp_path, mnist):
     assert all(0.0 <= r["k_t"] <= 1.0 for r in rows)
     assert rows[-1]["k_t"] > 0.0  # the control moved
     first, last = rows[0]["M"], rows[-1]["M"]
-    assert last < 0.6 * first, [round(r["M"], 3) for r in rows]
+    assert last < 0.75 * first, [round(r["M"], 3) for r in rows]
     assert 0.0 < _state(out)["k_t"] <= 1.0  # saved with the checkpoint
     assert (out / "loss.png").stat().st_size > 1000
 
