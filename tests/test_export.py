@@ -19,10 +19,10 @@ from tests.conftest import one_line_error, run
 from tests.exported_models import FAMILIES, exports  # noqa: F401 - the session fixture
 
 
-def is_conditional(family: str, config: dict) -> bool:
-    """Whether the run's config builds a label-taking model (a class kind, or a config option)."""
+def _conditional(family: str, saved: dict) -> bool:
+    """Whether this run is conditional: the family's kind for the config it was trained with."""
     fam = registry().families[family]
-    return fam.kind_for(fam.Config(**config)) is Kind.CONDITIONAL
+    return fam.kind_for(fam.Config(**saved["config"])) is Kind.CONDITIONAL
 
 
 @pytest.mark.parametrize("family", FAMILIES)
@@ -44,15 +44,15 @@ def test_metadata_round_trips_and_carries_the_run(exports, family):  # noqa: F81
     ex = exports(family)
     info = read_info(ex.generator)
     saved = json.loads((ex.run_dir / "config.json").read_text())
-    cond = is_conditional(family, saved["config"])
-    assert (info.family, info.graph, info.num_classes) == (family, "generator", 10 if cond else 0)
-    assert info.kind == ("conditional" if cond else "noise")
-    assert info.input_names() == (["z", "label"] if cond else ["z"])
+    conditional = _conditional(family, saved)
+    assert (info.family, info.graph, info.num_classes) == (family, "generator", 10 * conditional)
+    assert info.kind == ("conditional" if conditional else "noise")
+    assert info.input_names() == (["z", "label"] if conditional else ["z"])
     assert info.inputs[0].shape == ["batch", saved["config"]["latent_dim"]]
     assert info.latent_dim == saved["config"]["latent_dim"]
     assert info.image_shape == (1, 28, 28) and info.channels == 1
     assert info.output_range == (-1.0, 1.0) and info.opset == 20
-    assert info.class_names == (saved["data"]["class_names"] if cond else [])
+    assert info.class_names == (saved["data"]["class_names"] if conditional else [])
     assert info.data_fingerprint == saved["data"]["fingerprint"]
     assert info.run == f"run-{family}" and info.step == 3 and info.config == saved["config"]
     assert 0 <= info.parity_max_abs_error <= 1e-4 and info.parity_batch_sizes == [1, 7]
@@ -60,8 +60,9 @@ def test_metadata_round_trips_and_carries_the_run(exports, family):  # noqa: F81
     proto = onnx.load(str(ex.generator))
     assert read_info(ex.generator).to_props() == {p.key: p.value for p in proto.metadata_props}
     disc = read_info(ex.discriminator)
-    assert disc.graph == "discriminator" and disc.outputs[0].name == "logit"
-    assert disc.input_names() == (["image", "label"] if cond else ["image"])
+    assert disc.graph == "discriminator" and disc.outputs[0].name in ("logit", "energy")
+    assert [t.name for t in disc.outputs] == [o.name for o in onnx.load(str(ex.discriminator)).graph.output]
+    assert disc.input_names() == (["image", "label"] if conditional else ["image"])
 
 
 def _random_feeds(info, batch: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
@@ -84,11 +85,14 @@ def test_dynamic_batch_matches_torch(exports, family):  # noqa: F811
         info, sess = read_info(path), session(path, "cpu")
         for batch in (1, 7, 64):
             feeds = _random_feeds(info, batch, rng)
-            (got,) = sess.run(None, feeds)
+            outs = sess.run(None, feeds)
             with torch.no_grad():
-                want = module(*(torch.from_numpy(v) for v in feeds.values())).numpy()
-            assert got.shape == want.shape and got.shape[0] == batch
-            assert np.abs(got - want).max() <= 1e-4
+                want = module(*(torch.from_numpy(v) for v in feeds.values()))
+            want = want if isinstance(want, tuple) else (want,)  # e.g. (energy, reconstruction)
+            assert len(outs) == len(want)
+            for got, w in zip(outs, want):
+                assert got.shape == w.shape and got.shape[0] == batch
+                assert np.abs(got - w.numpy()).max() <= 1e-4
 
 
 def test_tolerance_below_the_measured_error_fails_and_leaves_nothing(exports, tmp_path):  # noqa: F811

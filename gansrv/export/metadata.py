@@ -25,6 +25,8 @@ def meaning(name: str, latent_dim: int, num_classes: int) -> str:
         "code": "latent code: float32 (batch, codes)",
         "image": "image: float32 (batch, C, H, W), values in [-1, 1]",
         "logit": "discriminator logit: float32 (batch,), > 0 means judged real",
+        "energy": "reconstruction energy: float32 (batch,), lower means judged more real",
+        "reconstruction": "the autoencoder's reconstruction: float32 (batch, C, H, W), unbounded",
     }.get(name, name)
 
 

@@ -1,0 +1,80 @@
+"""began: Boundary Equilibrium GAN (Berthelot, Schumm & Metz 2017).
+
+D is an autoencoder with the pixel-wise L1 reconstruction loss L(v) = |v - D(v)|. Instead of
+separating real and fake energies, D minimises L(x) - k_t L(G(z)) and G minimises L(G(z)); the
+proportional control k_t (family state, saved with every checkpoint) holds the equilibrium
+E[L(G(z))] = gamma E[L(x)], and M = L(x) + |gamma L(x) - L(G(z))| measures convergence. Both are
+logged every step. The maths lives in ``gansrv.nn.energy`` and ``gansrv.nn.autoencoder``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from gansrv import hookimpl
+from gansrv.family import Family, Kind, option
+
+
+@dataclass
+class Config:
+    latent_dim: int = option(64, "Size of the noise vector z (paper: 64).", min=1, max=4096)
+    image_size: int = option(28, "Resolution.", choices=(28, 32, 64))
+    conditional: bool = option(False, "Class-conditional G and D (needs labelled data).")
+    g_width: int = option(64, "Base channel width of G (the decoder's shape).", min=1, max=1024)
+    d_width: int = option(64, "Base channel width of the autoencoder D.", min=1, max=1024)
+    code_dim: int = option(64, "Size of D's embedding h (paper: 64).", min=1, max=4096)
+    embed_dim: int = option(16, "Size of the label embedding (conditional only).", min=1, max=1024)
+    g_norm: str = option("none", "Normalisation in G (the paper uses none).", choices=("batch", "none"))
+    gamma: float = option(0.5, "Diversity ratio gamma = E[L(G(z))] / E[L(x)]: lower gives sharper, "
+                               "less varied images.", min=0.0, max=1.0)
+    lambda_k: float = option(1e-3, "Learning rate lambda_k of the k_t control.", min=0.0, max=1.0)
+    k0: float = option(0.0, "Initial k_t.", min=0.0, max=1.0)
+    pretrain_steps: int = option(0, "Autoencoder pre-training steps of D on real data before the "
+                                    "first generator step (0: none, as in the paper).", min=0, max=20000)
+    lr: float = option(1e-4, "Adam learning rate for G and D (paper: 1e-4).", min=0.0, max=10.0)
+    beta1: float = option(0.5, "Adam beta1.", min=0.0, max=0.9999)
+
+
+class BEGAN(Family):
+    name = "began"
+    description = "Boundary equilibrium GAN: autoencoder D, L1 energy, k_t control, convergence M."
+    kind = Kind.NOISE
+    Config = Config
+    smoke_args = ("--g-width", "16", "--d-width", "16", "--code-dim", "16")
+
+    def kind_for(self, config) -> Kind:
+        return Kind.CONDITIONAL if config.conditional else Kind.NOISE
+
+    def validate(self, config, data) -> None:
+        from gansrv.errors import UserError
+
+        if data is not None and config.conditional and data.num_classes < 2:
+            raise UserError(f"began --conditional needs at least 2 classes, the data has "
+                            f"{data.num_classes}")
+
+    def build(self, config, data):
+        from gansrv.nn.autoencoder import build_players
+
+        return build_players(config, data.channels, data.num_classes, "l1")
+
+    def optimizers(self, config, modules):
+        from gansrv.nn.optim import adam_per_module
+
+        return adam_per_module(modules, config.lr, config.beta1)
+
+    def train_step(self, batch, ctx):
+        from gansrv_plugins.began.step import train_step
+
+        return train_step(batch, ctx)
+
+    def export_graphs(self, modules, config, data):
+        from gansrv.nn.autoencoder import export_specs
+
+        return export_specs(modules, config, data.channels, data.num_classes,
+                            {"energy": "mean absolute reconstruction error per pixel",
+                             "gamma": config.gamma})
+
+
+@hookimpl
+def gansrv_register_families(register):
+    register(BEGAN())

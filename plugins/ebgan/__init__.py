@@ -1,0 +1,81 @@
+"""ebgan: Energy-Based GAN (Zhao, Mathieu & LeCun 2016).
+
+D is an autoencoder whose energy is the reconstruction MSE. D pushes the energy of real images
+down and that of fakes up to a margin m; G lowers the energy of its fakes, plus the pulling-away
+term on D's encoder codes against mode collapse. D can be pre-trained as a plain autoencoder on
+real data (``--pretrain-steps``), so it is strong from the generator's first step.
+The maths lives in ``gansrv.nn.energy`` and ``gansrv.nn.autoencoder`` (shared with began).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from gansrv import hookimpl
+from gansrv.family import Family, Kind, option
+
+
+@dataclass
+class Config:
+    latent_dim: int = option(64, "Size of the noise vector z.", min=1, max=4096)
+    image_size: int = option(28, "Resolution.", choices=(28, 32, 64))
+    conditional: bool = option(False, "Class-conditional G and D (needs labelled data).")
+    g_width: int = option(64, "Base channel width of G.", min=1, max=1024)
+    d_width: int = option(64, "Base channel width of the autoencoder D.", min=1, max=1024)
+    code_dim: int = option(64, "Size of D's encoder code (the pulling-away term's embedding).",
+                           min=1, max=4096)
+    embed_dim: int = option(16, "Size of the label embedding (conditional only).", min=1, max=1024)
+    g_norm: str = option("batch", "Normalisation in G.", choices=("batch", "none"))
+    margin: float = option(0.5, "Margin m on fake energies (per-pixel MSE of [-1, 1] images).",
+                           min=0.0, max=100.0)
+    pt_weight: float = option(0.1, "Weight of the pulling-away term in G's loss (paper: 0.1).",
+                              min=0.0, max=100.0)
+    pretrain_steps: int = option(100, "Autoencoder pre-training steps of D on real data before "
+                                      "the first generator step (0: none).", min=0, max=20000)
+    lr: float = option(2e-4, "Adam learning rate for G and D.", min=0.0, max=10.0)
+    beta1: float = option(0.5, "Adam beta1.", min=0.0, max=0.9999)
+
+
+class EBGAN(Family):
+    name = "ebgan"
+    description = "Energy-based GAN: autoencoder D, MSE energy with a margin, pulling-away term."
+    kind = Kind.NOISE
+    Config = Config
+    smoke_args = ("--g-width", "16", "--d-width", "16", "--code-dim", "16", "--pretrain-steps", "2")
+
+    def kind_for(self, config) -> Kind:
+        return Kind.CONDITIONAL if config.conditional else Kind.NOISE
+
+    def validate(self, config, data) -> None:
+        from gansrv.errors import UserError
+
+        if data is not None and config.conditional and data.num_classes < 2:
+            raise UserError(f"ebgan --conditional needs at least 2 classes, the data has "
+                            f"{data.num_classes}")
+
+    def build(self, config, data):
+        from gansrv.nn.autoencoder import build_players
+
+        return build_players(config, data.channels, data.num_classes, "l2")
+
+    def optimizers(self, config, modules):
+        from gansrv.nn.optim import adam_per_module
+
+        return adam_per_module(modules, config.lr, config.beta1)
+
+    def train_step(self, batch, ctx):
+        from gansrv_plugins.ebgan.step import train_step
+
+        return train_step(batch, ctx)
+
+    def export_graphs(self, modules, config, data):
+        from gansrv.nn.autoencoder import export_specs
+
+        return export_specs(modules, config, data.channels, data.num_classes,
+                            {"energy": "mean squared reconstruction error per pixel",
+                             "margin": config.margin})
+
+
+@hookimpl
+def gansrv_register_families(register):
+    register(EBGAN())
