@@ -1,0 +1,153 @@
+"""The Gradio page: one model picker, the control groups of each model kind, a stable API.
+
+API names (``gradio_client``'s ``api_name=``) are part of the interface and must not change:
+``/generate``, ``/one_of_each``, ``/interpolate``, ``/download_zip``, ``/model_card``, ``/ping``
+(a trivial health endpoint; the latency benchmark compares against it). The page's own model-switch
+event is private. Every component a test or a user script drives has an ``elem_id``.
+
+Gradio 6: theme and css go to ``launch()``; images are PNG (``format="png"``; the webp default is
+lossy); the model Dropdown rejects names outside the configured list before our code runs.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from gansrv.demo import actions
+from gansrv.demo.models import CONTROL_GROUPS, DemoModel, Limits, card_markdown, model_card
+from gansrv.errors import UserError
+
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # no calls home from a demo
+import gradio as gr  # noqa: E402 - after the environment it reads at import
+
+CSS = """
+#gallery img, #strip img { image-rendering: pixelated; }
+"""
+KEEP_ZIPS = 32  # newest zip files kept in the app's temporary folder
+
+
+def build_app(models: dict[str, DemoModel], limits: Limits | None = None) -> gr.Blocks:
+    """The Blocks app for the configured models (the first one is selected at start)."""
+    limits = (limits or Limits()).check()
+    if not models:
+        raise UserError("no models to serve")
+    zips = Path(tempfile.mkdtemp(prefix="gansrv-demo-"))
+
+    def pick(name: str) -> DemoModel:
+        if name not in models:
+            raise UserError(f"unknown model {name!r}; served: {', '.join(models)}")
+        return models[name]
+
+    with gr.Blocks(title="gansrv demo", delete_cache=(3600, 3600)) as app:
+        gr.Markdown("# gansrv demo\nImages from exported GAN generators, run with onnxruntime.")
+        names = list(models)
+        model = gr.Dropdown(names, value=names[0], label="Model", elem_id="model")
+        with gr.Row():
+            with gr.Column(scale=1):
+                seed = gr.Number(0, label="Seed", precision=0, minimum=0, maximum=actions.MAX_SEED,
+                                 elem_id="seed")
+                count = gr.Slider(1, limits.max_images, value=min(16, limits.max_images), step=1,
+                                  label="Number of images", elem_id="count")
+                truncation = gr.Slider(0, actions.MAX_TRUNCATION, value=0, step=0.05,
+                                       label="Truncation (0 = off)", elem_id="truncation")
+                groups = {g: gr.Column(visible=g in models[names[0]].controls, elem_id=f"controls-{g}")
+                          for g in CONTROL_GROUPS if g != "noise"}
+                with groups["class"]:
+                    class_name = gr.Dropdown(_class_choices(models.values()), value=actions.ALL_CLASSES,
+                                             label="Class", elem_id="class")
+                    each_btn = gr.Button("One of each class", elem_id="one-of-each")
+                generate_btn = gr.Button("Generate", variant="primary", elem_id="generate")
+                zip_btn = gr.Button("Download as zip", elem_id="zip")
+                zip_file = gr.File(label="zip", elem_id="zip-file")
+            with gr.Column(scale=2):
+                gallery = gr.Gallery(label="Images", format="png", columns=8, elem_id="gallery")
+        with gr.Accordion("Latent interpolation", open=False):
+            with gr.Row():
+                seed_a = gr.Number(0, label="Seed A", precision=0, minimum=0, maximum=actions.MAX_SEED)
+                seed_b = gr.Number(1, label="Seed B", precision=0, minimum=0, maximum=actions.MAX_SEED)
+                steps = gr.Slider(2, limits.max_steps, value=min(8, limits.max_steps), step=1,
+                                  label="Steps")
+            interp_btn = gr.Button("Interpolate", elem_id="interpolate")
+            strip = gr.Image(label="Strip", format="png", type="numpy", interactive=False, elem_id="strip")
+        with gr.Accordion("Model card", open=True):
+            card = gr.Markdown(elem_id="card")
+
+        noise_in = [model, seed, count, truncation, class_name]
+        generate_btn.click(_errors(lambda m, *a: actions.generate(pick(m), limits, *a)), noise_in, gallery,
+                           api_name="generate")
+        each_btn.click(_errors(lambda m, *a: actions.one_of_each(pick(m), *a)), [model, seed, truncation],
+                       gallery, api_name="one_of_each")
+        interp_btn.click(_errors(lambda m, *a: actions.interpolate(pick(m), limits, *a)),
+                         [model, seed_a, seed_b, steps, truncation, class_name], strip,
+                         api_name="interpolate")
+        zip_btn.click(_errors(lambda *a: _write_zip(zips, pick(a[0]), limits, *a[1:])), noise_in, zip_file,
+                      api_name="download_zip")
+
+        def select(name: str) -> tuple:
+            m = pick(name)
+            shown = [gr.update(visible=g in m.controls) for g in groups]
+            return (gr.update(choices=[actions.ALL_CLASSES, *m.class_names], value=actions.ALL_CLASSES),
+                    *shown, card_markdown(model_card(m)))
+
+        select_out = [class_name, *groups.values(), card]
+        model.change(_errors(select), model, select_out, api_visibility="private")
+        app.load(_errors(select), model, select_out, api_visibility="private")
+
+        def card_api(model: str) -> dict:
+            """The model card of a served model (metadata, parity error, metrics) as JSON."""
+            return model_card(pick(model))
+
+        def ping() -> str:
+            """A trivial endpoint: Gradio's own cost per call, for comparison and health checks."""
+            return "pong"
+
+        gr.api(_errors(card_api), api_name="model_card")
+        gr.api(ping, api_name="ping")
+    app.queue(max_size=limits.queue_size, default_concurrency_limit=limits.concurrency)
+    app.gansrv_limits = limits  # read by launch()
+    return app
+
+
+def launch(app: gr.Blocks, host: str = "127.0.0.1", port: int | None = 7860, **kwargs: Any) -> Any:
+    """Start the server (blocking unless ``prevent_thread_lock=True``); loopback unless told."""
+    limits: Limits = app.gansrv_limits
+    return app.launch(server_name=host, server_port=port, css=CSS, max_file_size=limits.max_upload_bytes,
+                      ssr_mode=False, footer_links=["api"], **kwargs)
+
+
+def _class_choices(models: Any) -> list[str]:
+    """All class names of all models (the browser narrows them to the selected model's)."""
+    seen: dict[str, None] = {actions.ALL_CLASSES: None}
+    for m in models:
+        seen.update(dict.fromkeys(m.class_names))
+    return list(seen)
+
+
+def _errors(fn: Callable) -> Callable:
+    """Bad input becomes a Gradio error with our one-line message (AppError for gradio_client)."""
+    @functools.wraps(fn)
+    def wrapped(*args: Any) -> Any:
+        try:
+            return fn(*args)
+        except UserError as exc:
+            raise gr.Error(exc.format_message(), print_exception=False) from None
+    return wrapped
+
+
+def _write_zip(folder: Path, model: DemoModel, limits: Limits, seed: float, count: float,
+               truncation: float | None, class_name: str | None) -> str:
+    images = actions.generate(model, limits, seed, count, truncation, class_name)
+    request = {"seed": int(seed), "count": int(count), "truncation": actions.truncation_arg(truncation),
+               "class_name": class_name}
+    data = actions.zip_bytes(model, images, request)
+    for old in sorted(folder.glob("*.zip"), key=lambda p: p.stat().st_mtime)[:-KEEP_ZIPS]:
+        old.unlink(missing_ok=True)
+    fd, path = tempfile.mkstemp(prefix=f"{model.name}-seed{int(seed)}-", suffix=".zip", dir=folder)
+    with os.fdopen(fd, "wb") as f:
+        f.write(data)
+    return path
