@@ -53,9 +53,9 @@ def test_generate_returns_the_runtime_images(client, demo_server):  # noqa: F811
 
 
 def test_unconditional_model_with_truncation(client, demo_server):  # noqa: F811
-    out = client.predict("faces", 1, 3, 0.5, actions.ALL_CLASSES, api_name="/generate")
+    out = client.predict("dcgan-digits", 1, 3, 0.5, actions.ALL_CLASSES, api_name="/generate")
     got = np.stack([pixels(item["image"]) for item in out])
-    expected = demo_server.models["faces"].generator.generate(3, seed=1, truncation=0.5)[..., 0]
+    expected = demo_server.models["dcgan-digits"].generator.generate(3, seed=1, truncation=0.5)[..., 0]
     np.testing.assert_array_equal(got, expected)
 
 
@@ -78,7 +78,7 @@ def test_one_of_each_class_is_captioned_in_label_order(client, demo_server):  # 
     expected = demo_server.models["digits"].generator.generate(10, seed=2)[..., 0]
     np.testing.assert_array_equal(np.stack([pixels(item["image"]) for item in out]), expected)
     with pytest.raises(AppError, match="unconditional"):
-        client.predict("faces", 2, 0, api_name="/one_of_each")
+        client.predict("dcgan-digits", 2, 0, api_name="/one_of_each")
 
 
 def test_interpolation_strip_runs_from_seed_a_to_seed_b(client, demo_server):  # noqa: F811
@@ -166,12 +166,12 @@ def test_checkout_entry_serves_on_loopback(exports, tmp_path: Path):  # noqa: F8
     try:
         client = _wait_for_client(f"http://127.0.0.1:{port}/", proc)
         assert client.predict(api_name="/ping") == "pong"
-        assert client.predict("faces", 0, 2, 0, actions.ALL_CLASSES, api_name="/generate")[1]["image"]
+        assert client.predict("dcgan-digits", 0, 2, 0, actions.ALL_CLASSES, api_name="/generate")[1]["image"]
     finally:
         proc.terminate()
         _, err = proc.communicate(timeout=30)
     assert "skipped digits.discriminator.onnx: a discriminator graph" in err
-    assert f"serving digits, faces on http://127.0.0.1:{port}" in err
+    assert f"serving digits, dcgan-digits on http://127.0.0.1:{port}" in err
 
 
 def _wait_for_client(url: str, proc: subprocess.Popen, timeout: float = 90):

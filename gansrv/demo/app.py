@@ -63,9 +63,10 @@ def build_app(models: dict[str, DemoModel], limits: Limits | None = None) -> gr.
                     each_btn = gr.Button("One of each class", elem_id="one-of-each")
                 generate_btn = gr.Button("Generate", variant="primary", elem_id="generate")
                 zip_btn = gr.Button("Download as zip", elem_id="zip")
-                zip_file = gr.File(label="zip", elem_id="zip-file")
+                zip_file = gr.File(label="zip", height=90, elem_id="zip-file")
             with gr.Column(scale=2):
-                gallery = gr.Gallery(label="Images", format="png", columns=8, elem_id="gallery")
+                gallery = gr.Gallery(label="Images", format="png", columns=6, height="auto",
+                                     object_fit="contain", elem_id="gallery")
         with gr.Accordion("Latent interpolation", open=False):
             with gr.Row():
                 seed_a = gr.Number(0, label="Seed A", precision=0, minimum=0, maximum=actions.MAX_SEED)

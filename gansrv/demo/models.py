@@ -162,6 +162,6 @@ def card_markdown(card: dict[str, Any]) -> str:
             ("exported by", f"gansrv {card['gansrv_version']}"), ("data", card["data_fingerprint"]),
             ("provider", card["provider"]), ("sha256", f"`{card['sha256'][:16]}…`")]
     rows += [(f"metric {k}", v) for k, v in sorted(card["metrics"].items())] or [("metrics", "none recorded")]
-    lines = [f"### {card['name']}", "", "| | |", "|---|---|"]
+    lines = [f"### {card['name']}", "", "| field | value |", "|---|---|"]
     lines += [f"| {k} | {str(v).replace('|', '/')} |" for k, v in rows]
     return "\n".join(lines)
