@@ -9,8 +9,8 @@ to ``/ping`` of the same app, measured in the same run. In order:
    GIL with the clients);
 3. for 1 and then ``--clients`` concurrent ``gradio_client.Client`` objects (one session each, one
    thread each, all created and warmed up before the clock starts): ``/ping`` calls, then
-   ``/generate`` calls of one image (seed = call number); p50/p95 per call, and throughput = calls /
-   wall time;
+   ``/generate`` calls of one image (seed = call number), then the same with clients that take the
+   image's URL without downloading the file; p50/p95 per call, and throughput = calls / wall time;
 4. in-process reference: ``actions.generate`` of one image + PNG encoding (the demo's own work,
    without Gradio), median and p95.
 
@@ -77,11 +77,15 @@ def wait_until_up(url: str, proc: subprocess.Popen, timeout: float = 120) -> Non
     raise SystemExit("gansrv demo did not answer in time")
 
 
-def measure(url: str, n_clients: int, calls_each: int, call: Callable[[Any, int], Any]) -> dict[str, Any]:
-    """n_clients threads, one Client each, calls_each calls after one warm-up call per client."""
+def measure(url: str, n_clients: int, calls_each: int, call: Callable[[Any, int], Any],
+            download: bool = True) -> dict[str, Any]:
+    """n_clients threads, one Client each, calls_each calls after one warm-up call per client.
+
+    ``download=False``: the client gets the images' URLs and does not fetch the files.
+    """
     from gradio_client import Client
 
-    clients = [Client(url, verbose=False) for _ in range(n_clients)]
+    clients = [Client(url, verbose=False, download_files=download) for _ in range(n_clients)]
     for c in clients:
         call(c, 0)
     latencies: list[float] = []
@@ -147,14 +151,14 @@ def main() -> None:
         proc = start_server(model, args.port, args.concurrency)
         try:
             wait_until_up(url, proc)
-            endpoints = {
-                "ping": lambda c, i: c.predict(api_name="/ping"),
-                "generate 1 image": lambda c, i: c.predict(model.stem, i, 1, 0, ALL, api_name="/generate"),
-            }
+            ping = lambda c, i: c.predict(api_name="/ping")  # noqa: E731
+            gen = lambda c, i: c.predict(model.stem, i, 1, 0, ALL, api_name="/generate")  # noqa: E731
+            endpoints = (("ping", ping, True), ("generate 1 image", gen, True),
+                         ("generate 1 image, URL only", gen, False))
             rows = []
             for n, each in ((1, args.calls), (args.clients, args.per_client)):
-                for name, call in endpoints.items():
-                    rows.append({"endpoint": name, **measure(url, n, each, call)})
+                for name, call, download in endpoints:
+                    rows.append({"endpoint": name, **measure(url, n, each, call, download)})
         finally:
             proc.terminate()
             proc.wait(timeout=30)

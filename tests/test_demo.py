@@ -118,7 +118,8 @@ def test_model_card_and_ping(client, demo_server):  # noqa: F811
 
 def test_api_names_are_stable(client):
     names = set(client.view_api(print_info=False, return_format="dict")["named_endpoints"])
-    assert names == {"/generate", "/one_of_each", "/interpolate", "/download_zip", "/model_card", "/ping"}
+    assert names == {"/generate", "/one_of_each", "/interpolate", "/download_zip", "/generate_codes",
+                     "/translate", "/model_card", "/ping"}
 
 
 def test_uploads_over_the_limit_are_refused(demo_server):  # noqa: F811
@@ -171,7 +172,7 @@ def test_checkout_entry_serves_on_loopback(exports, tmp_path: Path):  # noqa: F8
         proc.terminate()
         _, err = proc.communicate(timeout=30)
     assert "skipped digits.discriminator.onnx: a discriminator graph" in err
-    assert f"serving digits, dcgan-digits on http://127.0.0.1:{port}" in err
+    assert f"serving dcgan-digits, digits on http://127.0.0.1:{port}" in err
 
 
 def _wait_for_client(url: str, proc: subprocess.Popen, timeout: float = 90):

@@ -64,7 +64,7 @@ def test_pick_model_and_class_then_generate(browser, demo_server):  # noqa: F811
     page.set_default_timeout(TIMEOUT_MS)
     page.goto(demo_server.url)
     pick(page, "#model", "dcgan-digits")  # switch away and back: the class controls hide, then return
-    page.wait_for_selector("#controls-class", state="hidden")
+    page.wait_for_selector("#controls-class-0", state="hidden")
     pick(page, "#model", "digits")
     page.wait_for_selector("#class input", state="visible")
     page.wait_for_function("() => document.querySelector('#card').innerText.includes('class-conditional')")

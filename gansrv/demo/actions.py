@@ -4,6 +4,15 @@ They raise :class:`UserError` for input out of range (the app turns it into a Gr
 ``gradio_client`` raises as ``AppError``), so they are testable without a server. Images follow
 gansrv.runtime's rule: image ``i`` of seed ``s`` depends on ``(s, i)`` only, so the zip holds exactly
 the pictures the page shows for the same inputs.
+
+Input contract for the kinds no family exports yet (checked when the demo loads the file):
+
+- ``code`` (InfoGAN-like): ``z`` float32 (batch, latent_dim), ``code`` float32 (batch, K) with
+  1 <= K <= 8 continuous codes (slider range: metadata ``gansrv.code_range``, default [-2, 2]),
+  and ``label`` int64 (batch,) for the categorical code when ``num_classes`` > 0 (its values named
+  by ``class_names``); output images in ``output_range``.
+- ``image`` (image→image): one input ``image`` float32 (batch, C, H, W) with fixed C, H, W, in the
+  same value range as the output. Uploads are centre-cropped to the input's aspect and resized.
 """
 
 from __future__ import annotations
@@ -16,7 +25,7 @@ import zipfile
 import numpy as np
 from PIL import Image
 
-from gansrv.demo.models import DemoModel, Limits
+from gansrv.demo.models import KINDS, DemoModel, Limits
 from gansrv.errors import UserError
 from gansrv.runtime import noise
 from gansrv.runtime.generator import MIN_TRUNCATION
@@ -62,7 +71,7 @@ def generate(model: DemoModel, limits: Limits, seed: float, count: float, trunca
              class_name: str | None = None) -> list[np.ndarray]:
     """``count`` images of ``seed`` as (H, W) grey or (H, W, 3) RGB uint8 arrays."""
     n = check_count(count, limits.max_images)
-    images = model.generator.generate(n, check_seed(seed), labels=label_arg(model, class_name),
+    images = _generator(model).generate(n, check_seed(seed), labels=label_arg(model, class_name),
                                       truncation=truncation_arg(truncation), batch_size=n)
     return [_squeeze(im) for im in images]
 
@@ -72,7 +81,7 @@ def one_of_each(model: DemoModel, seed: float, truncation: float | None = 0) -> 
     if not model.class_names:
         raise UserError(f"model {model.name!r} is unconditional: it has no classes")
     k = len(model.class_names)
-    images = model.generator.generate(k, check_seed(seed), truncation=truncation_arg(truncation),
+    images = _generator(model).generate(k, check_seed(seed), truncation=truncation_arg(truncation),
                                       batch_size=k)
     return [(_squeeze(im), name) for im, name in zip(images, model.class_names)]
 
@@ -84,6 +93,7 @@ def interpolate(model: DemoModel, limits: Limits, seed_a: float, seed_b: float, 
     The path is spherical (slerp): z is Gaussian, and a straight line between two samples passes
     through norms the generator never saw in training.
     """
+    _generator(model)
     n = check_count(steps, limits.max_steps, "interpolation steps")
     if n < 2:
         raise UserError(f"interpolation steps must be between 2 and {limits.max_steps}, got {n}")
@@ -95,8 +105,63 @@ def interpolate(model: DemoModel, limits: Limits, seed_a: float, seed_b: float, 
     if model.class_names:
         label = label_arg(model, class_name)
         feeds["label"] = np.full(n, 0 if label is None else label, dtype=np.int64)
-    images = model.generator.run(feeds)
+    images = model.run(feeds)
     return _squeeze(np.concatenate(list(images), axis=1))
+
+
+def generate_codes(model: DemoModel, limits: Limits, seed: float, count: float, truncation: float | None,
+                   class_name: str | None, *codes: float | None) -> list[np.ndarray]:
+    """``count`` images of a code model: noise of ``seed``, the same codes for all (the first K of
+    ``codes``; the rest are the page's hidden sliders and ignored), the categorical code if any."""
+    k = model.code_dim
+    if not k:
+        raise UserError(f"model {model.name!r} is {KINDS[model.kind].label}: it takes no codes")
+    n = check_count(count, limits.max_images)
+    lo, hi = model.code_range
+    values = [0.0 if c is None else float(c) for c in codes[:k]] + [0.0] * max(0, k - len(codes))
+    for i, v in enumerate(values):
+        if not lo <= v <= hi:
+            raise UserError(f"code {i + 1} must be between {lo} and {hi}, got {v}")
+    feeds = {"z": noise(check_seed(seed), np.arange(n), model.info.latent_dim, truncation_arg(truncation)),
+             "code": np.tile(np.asarray(values, dtype=np.float32), (n, 1))}
+    if model.class_names:
+        label = label_arg(model, class_name)
+        k_cat = len(model.class_names)
+        feeds["label"] = (np.arange(n, dtype=np.int64) % k_cat if label is None
+                          else np.full(n, label, dtype=np.int64))
+    return [_squeeze(im) for im in model.run(feeds)]
+
+
+def translate(model: DemoModel, limits: Limits, path: str | None) -> tuple[np.ndarray, np.ndarray]:
+    """An uploaded image file -> (the input as the model sees it, the model's output), uint8.
+
+    The size is checked from the header before any pixel is decoded (no decompression bombs).
+    """
+    if model.kind != "image":
+        raise UserError(f"model {model.name!r} is {KINDS[model.kind].label}: it takes no image")
+    if not path:
+        raise UserError("upload an image first")
+    _, c, h, w = model.info.inputs[0].shape
+    try:
+        with Image.open(path) as im:
+            if im.width * im.height > limits.max_upload_pixels:
+                raise UserError(f"image of {im.width}×{im.height} pixels is larger than the demo accepts "
+                                f"({limits.max_upload_pixels:,} pixels)")
+            im = _fit(im.convert("L" if c == 1 else "RGB"), w, h)
+    except (OSError, Image.DecompressionBombError) as exc:
+        raise UserError(f"not an image the demo can read ({type(exc).__name__})") from None
+    pixels = np.asarray(im, dtype=np.uint8).reshape(h, w, c)
+    lo, hi = model.info.output_range or (-1.0, 1.0)
+    x = (pixels.astype(np.float32) * ((hi - lo) / 255.0) + lo).transpose(2, 0, 1)[None]
+    return _squeeze(pixels), _squeeze(model.run({"image": x})[0])
+
+
+def _fit(im: Image.Image, w: int, h: int) -> Image.Image:
+    """Centre-crop to the w:h aspect, then resize to w×h (bicubic)."""
+    scale = min(im.width / w, im.height / h)
+    cw, ch = round(w * scale), round(h * scale)
+    left, top = (im.width - cw) // 2, (im.height - ch) // 2
+    return im.crop((left, top, left + cw, top + ch)).resize((w, h), Image.Resampling.BICUBIC)
 
 
 def slerp(a: np.ndarray, b: np.ndarray, ts: np.ndarray) -> np.ndarray:
@@ -123,6 +188,13 @@ def zip_bytes(model: DemoModel, images: list[np.ndarray], request: dict) -> byte
         zf.writestr("request.json", json.dumps({"model": model.name, "file": model.path.name,
                                                 "sha256": model.sha256, **request}, indent=2) + "\n")
     return buf.getvalue()
+
+
+def _generator(model: DemoModel):
+    if model.generator is None:
+        raise UserError(f"model {model.name!r} is {KINDS[model.kind].label}: use "
+                        f"{'/generate_codes' if model.kind == 'code' else '/translate'}")
+    return model.generator
 
 
 def _labels_of(model: DemoModel, n: int, class_name: str | None) -> list[int | None]:

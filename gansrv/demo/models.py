@@ -3,24 +3,30 @@
 The configured list is fixed when the app starts: the page and the API name a model by its short
 name (the file stem) from that list, so no request can make the server open a path.
 
-Kind dispatch: :data:`KINDS` maps a metadata ``kind`` to the control groups the page shows for it.
-``noise`` and ``conditional`` run today (gansrv.runtime's Generator supports them). A new kind adds
-one entry here (e.g. ``"code": KindUI("code-controlled", ("noise", "codes"))``), its control group
-in ``app`` and its action in ``actions``; until then its files are refused with that reason.
+Kind dispatch: :data:`KINDS` maps a metadata ``kind`` to the control groups the page shows for it
+(``app`` builds every group once and shows the selected model's). ``noise`` and ``conditional`` run
+through gansrv.runtime's Generator; ``code`` and ``image`` have no family yet, so the demo runs their
+graphs itself, on the input contract documented in ``actions`` (a file that breaks it is refused
+when the demo starts). A new kind adds one entry here, its group in ``app`` and its action.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from gansrv.errors import UserError
-from gansrv.runtime import Generator, read_info
+from gansrv.runtime import Generator, LoadedModel, load, read_info, to_uint8
+from gansrv.runtime.metadata import ModelInfo
 
 MAX_MODELS = 64  # one dropdown; a folder with more is probably not a folder of exports
+MAX_CODES = 8  # continuous-code sliders the page builds (a code model may use fewer)
 
 
 @dataclass(frozen=True)
@@ -31,12 +37,15 @@ class KindUI:
     controls: tuple[str, ...]
 
 
+# Groups: "sampling" (seed, count, truncation), "batch" (generate, zip, interpolation), "class" (class
+# or categorical-code picker; shown only for models with labels), "codes" (sliders), "upload".
 KINDS: dict[str, KindUI] = {
-    "noise": KindUI("noise → image", ("noise",)),
-    "conditional": KindUI("class-conditional", ("noise", "class")),
+    "noise": KindUI("noise → image", ("sampling", "batch")),
+    "conditional": KindUI("class-conditional", ("sampling", "batch", "class")),
+    "code": KindUI("code-controlled", ("sampling", "class", "codes")),
+    "image": KindUI("image → image", ("upload",)),
 }
-CONTROL_GROUPS = ("noise", "class")  # every group the page builds; each kind shows a subset
-
+CONTROL_GROUPS = ("sampling", "batch", "class", "codes", "upload")
 
 @dataclass(frozen=True)
 class Limits:
@@ -47,11 +56,13 @@ class Limits:
     concurrency: int = 4  # requests the queue runs at once (onnxruntime sessions are thread-safe)
     queue_size: int = 64  # requests waiting; more are refused by Gradio with "queue full"
     max_upload_bytes: int = 5 * 1024**2  # Gradio's upload route refuses larger files
+    max_upload_pixels: int = 4096 * 4096  # an image→image upload is refused above (before decoding)
 
     def check(self) -> Limits:
         bounds = (("max images", self.max_images, 1024), ("max steps", self.max_steps, 64),
                   ("concurrency", self.concurrency, 64), ("queue size", self.queue_size, 10_000),
-                  ("max upload bytes", self.max_upload_bytes, 1024**3))
+                  ("max upload bytes", self.max_upload_bytes, 1024**3),
+                  ("max upload pixels", self.max_upload_pixels, 16384**2))
         for name, value, hi in bounds:
             if not 1 <= value <= hi:
                 raise UserError(f"{name} must be between 1 and {hi:,}, got {value}")
@@ -60,24 +71,49 @@ class Limits:
 
 @dataclass
 class DemoModel:
-    """One served model: its short name, its runtime generator and the sha256 of its file."""
+    """One served model: its short name, its onnxruntime session (through ``loaded``), the runtime
+    Generator where the runtime supports the kind, and the sha256 of its file."""
 
     name: str
     path: Path
-    generator: Generator
+    loaded: LoadedModel
+    generator: Generator | None
     sha256: str
 
     @property
+    def info(self) -> ModelInfo:
+        return self.loaded.info
+
+    @property
     def kind(self) -> str:
-        return self.generator.info.kind
+        return self.info.kind
 
     @property
     def class_names(self) -> list[str]:
-        return list(self.generator.info.class_names) if self.generator.conditional else []
+        """Class names (conditional) or categorical-code values (code), if the graph takes a label."""
+        return list(self.info.class_names) if "label" in self.info.input_names() else []
+
+    @property
+    def code_dim(self) -> int:
+        """Continuous codes the graph takes (0 unless kind code)."""
+        code = [t for t in self.info.inputs if t.name == "code"]
+        return int(code[0].shape[1]) if code else 0
+
+    @property
+    def code_range(self) -> tuple[float, float]:
+        """Slider range of the continuous codes: metadata ``gansrv.code_range`` or [-2, 2]."""
+        lo, hi = json.loads(self.info.extra.get("code_range", "[-2.0, 2.0]"))
+        return float(lo), float(hi)
 
     @property
     def controls(self) -> tuple[str, ...]:
-        return KINDS[self.kind].controls
+        return tuple(g for g in KINDS[self.kind].controls if g != "class" or self.class_names)
+
+    def run(self, feeds: dict[str, np.ndarray]) -> np.ndarray:
+        """One forward pass -> uint8 (N, H, W, C), for graphs the runtime's Generator does not run."""
+        out = self.info.outputs[0]
+        (images,) = self.loaded.session.run([out.name], feeds)
+        return to_uint8(images, self.info.output_range or (-1.0, 1.0))
 
 
 def load_models(paths: Sequence[Path] = (), models_dir: Path | None = None,
@@ -111,8 +147,35 @@ def load_models(paths: Sequence[Path] = (), models_dir: Path | None = None,
         name = path.stem
         if name in models:
             raise UserError(f"two models named {name!r} ({models[name].path} and {path}); rename one")
-        models[name] = DemoModel(name, path, Generator.from_file(path, provider), _sha256(path))
+        models[name] = open_model(name, path, provider)
     return models, notes
+
+
+def open_model(name: str, path: Path, provider: str = "auto") -> DemoModel:
+    """Load one file; kinds the runtime's Generator runs get one, the others are checked here."""
+    loaded = load(path, provider)
+    if loaded.info.kind in ("noise", "conditional"):
+        model = DemoModel(name, path, loaded, Generator(loaded), _sha256(path))
+    else:
+        model = DemoModel(name, path, loaded, None, _sha256(path))
+        _check_contract(model)
+    return model
+
+
+def _check_contract(model: DemoModel) -> None:
+    """The inputs the demo feeds a code or image graph (see ``actions``); refuse others by name."""
+    info, names = model.info, sorted(model.info.input_names())
+    if info.kind == "code":
+        want = ["code", "label", "z"] if info.num_classes else ["code", "z"]
+        ok = names == want and 1 <= model.code_dim <= MAX_CODES
+    else:
+        shape = info.inputs[0].shape
+        ok = names == ["image"] and len(shape) == 4 and all(isinstance(d, int) and d > 0 for d in shape[1:])
+    if not ok:
+        want = ("z, code (1..8 values) and label if it has classes" if info.kind == "code"
+                else "image (batch, C, H, W)")
+        raise UserError(f"{model.path}: a {info.kind!r} graph with inputs "
+                        f"{[(t.name, t.shape) for t in info.inputs]}; the demo expects {want}")
 
 
 def _unservable(path: Path) -> str | None:
@@ -135,16 +198,17 @@ def _sha256(path: Path) -> str:
 
 def model_card(model: DemoModel) -> dict[str, Any]:
     """What the model card panel and the ``model_card`` API show: the file's metadata, as JSON."""
-    info = model.generator.info
+    info = model.info
     return {
         "name": model.name, "file": model.path.name, "sha256": model.sha256,
         "family": info.family, "kind": info.kind, "kind_label": KINDS[info.kind].label,
         "image_shape": list(info.image_shape), "latent_dim": info.latent_dim,
         "num_classes": info.num_classes, "class_names": list(info.class_names),
+        "code_dim": model.code_dim, "input_shape": list(info.inputs[0].shape[1:]),
         "parity_max_abs_error": info.parity_max_abs_error,
         "parity_batch_sizes": list(info.parity_batch_sizes), "opset": info.opset,
         "run": info.run, "step": info.step, "gansrv_version": info.version,
-        "data_fingerprint": info.data_fingerprint, "provider": model.generator.provider,
+        "data_fingerprint": info.data_fingerprint, "provider": model.loaded.provider,
         # family-specific and recorded metrics keys (gansrv.* keys outside the required set)
         "metrics": dict(info.extra), "config": dict(info.config),
     }
