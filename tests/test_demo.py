@@ -151,6 +151,8 @@ def test_bad_command_lines_fail_before_serving(exports, tmp_path: Path):  # noqa
     assert "two models named 'digits'" in line
     assert "0 is not in the range" in one_line_error(run("demo", "--port", "0", folder / "digits.onnx",
                                                          expect=None))
+    line = one_line_error(run("demo", "--examples", empty, folder / "digits.onnx", expect=None))
+    assert "no image files" in line
 
 
 def test_checkout_entry_serves_on_loopback(exports, tmp_path: Path):  # noqa: F811

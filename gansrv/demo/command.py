@@ -13,6 +13,8 @@ import click
 from gansrv.demo.models import Limits
 
 _D = Limits()
+MAX_EXAMPLES = 32
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp")
 
 
 @click.command()
@@ -30,15 +32,20 @@ _D = Limits()
               help="Requests allowed to wait; beyond it Gradio answers 'queue full'.")
 @click.option("--max-upload-mb", type=click.FloatRange(0.01, 1024), default=_D.max_upload_bytes / 1024**2,
               show_default=True, help="Largest file the upload route accepts.")
+@click.option("--examples", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help=f"Folder of example images for image→image models (first {MAX_EXAMPLES}, by name).")
 @click.option("--provider", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)
 def demo(models: tuple[Path, ...], models_dir: Path | None, host: str, port: int, max_images: int,
-         concurrency: int, queue_size: int, max_upload_mb: float, provider: str) -> None:
+         concurrency: int, queue_size: int, max_upload_mb: float, examples: Path | None,
+         provider: str) -> None:
     """Gradio demo of exported models: MODEL.onnx ... or --models-dir DIR.
 
     The page and the API name models by file stem, from this list only. API names: /generate,
-    /one_of_each, /interpolate, /download_zip, /model_card, /ping.
+    /one_of_each, /interpolate, /download_zip, /generate_codes, /translate, /model_card, /ping.
     """
     from gansrv.demo.models import load_models
+
+    example_files = _examples(examples)
 
     if not models and models_dir is None:
         models_dir = Path("exported")
@@ -52,4 +59,17 @@ def demo(models: tuple[Path, ...], models_dir: Path | None, host: str, port: int
     from gansrv.demo.app import build_app, launch
 
     click.echo(f"serving {', '.join(served)} on http://{host}:{port}", err=True)
-    launch(build_app(served, limits), host, port)
+    launch(build_app(served, limits, example_files), host, port)
+
+
+def _examples(folder: Path | None) -> list[Path]:
+    from gansrv.errors import UserError
+
+    if folder is None:
+        return []
+    if not folder.is_dir():
+        raise UserError(f"--examples {folder}: not a folder")
+    files = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+    if not files:
+        raise UserError(f"--examples {folder}: no image files ({', '.join(IMAGE_SUFFIXES)})")
+    return files[:MAX_EXAMPLES]
