@@ -209,8 +209,10 @@ def test_app_and_generation_never_import_torch(exports, tmp_path: Path):  # noqa
     assert done.stdout.strip() == "ok"
 
 
-def test_help_does_not_import_gradio():
-    code = ("import sys\nfrom click.testing import CliRunner\nfrom gansrv.cli import cli\n"
+def test_command_module_and_help_import_nothing_heavy():
+    code = ("import sys\nimport gansrv.demo.command\n"
+            "assert not {'numpy', 'onnxruntime', 'gradio'} & set(sys.modules)\n"
+            "from click.testing import CliRunner\nfrom gansrv.cli import cli\n"
             "r = CliRunner().invoke(cli, ['demo', '--help'])\nassert r.exit_code == 0, r.output\n"
             "assert '--models-dir' in r.output and '127.0.0.1' in r.output\n"
             "assert 'gradio' not in sys.modules\nprint('ok')\n")

@@ -7,6 +7,7 @@ checkout (``python demos/app.py exported/``), the same command line as ``gansrv 
 
 Layout, split so that only ``app`` ever imports gradio (seconds of import time):
 
+- ``limits``: the bounds (request sizes, queue, uploads), importable without numpy;
 - ``models``: which models the demo serves (the configured list; the browser names one, never a
   path), the per-kind UI table, the model card;
 - ``actions``: what each button does, as plain functions of numpy arrays (bounded inputs);

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from gansrv.demo.models import Limits
+from gansrv.demo.limits import Limits
 
 _D = Limits()
 MAX_EXAMPLES = 32
