@@ -10,6 +10,7 @@ import contextlib
 import io
 import json
 import re
+import socket
 import subprocess
 import sys
 import time
@@ -170,11 +171,26 @@ def test_checkout_entry_serves_on_loopback(exports, tmp_path: Path):  # noqa: F8
         client = _wait_for_client(f"http://127.0.0.1:{port}/", proc)
         assert client.predict(api_name="/ping") == "pong"
         assert client.predict("dcgan-digits", 0, 2, 0, actions.ALL_CLASSES, api_name="/generate")[1]["image"]
+        other = _non_loopback_address()
+        if other:  # bound to loopback only: another interface of this machine refuses the connection
+            with pytest.raises(OSError), socket.create_connection((other, port), timeout=2):
+                pass
     finally:
         proc.terminate()
         _, err = proc.communicate(timeout=30)
     assert "skipped digits.discriminator.onnx: a discriminator graph" in err
     assert f"serving dcgan-digits, digits on http://127.0.0.1:{port}" in err
+
+
+def _non_loopback_address() -> str | None:
+    """An address of this machine that is not loopback (the one a default route would use)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        try:
+            s.connect(("192.0.2.1", 9))  # TEST-NET-1: no packet is sent for a UDP connect
+            addr = s.getsockname()[0]
+        except OSError:
+            return None
+    return None if addr.startswith("127.") else addr
 
 
 def _wait_for_client(url: str, proc: subprocess.Popen, timeout: float = 90):
