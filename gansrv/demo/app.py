@@ -28,7 +28,8 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # no calls home from
 import gradio as gr  # noqa: E402 - after the environment it reads at import
 
 CSS = """
-#gallery img, #strip img { image-rendering: pixelated; }
+#gallery img, #strip img, #translate-input img, #translate-output img { image-rendering: pixelated; }
+#strip img, #translate-input img, #translate-output img { width: 100%; height: 100%; object-fit: contain; }
 """
 KEEP_ZIPS = 32  # newest zip files kept in the app's temporary folder
 
@@ -101,8 +102,8 @@ def _layout(models: dict[str, DemoModel], limits: Limits, examples: Sequence[Pat
                                         object_fit="contain", elem_id="gallery")
             with group("upload"), gr.Row():
                 ui.seen = gr.Image(label="Input (as the model sees it)", format="png", interactive=False,
-                                   elem_id="translate-input")
-                ui.translated = gr.Image(label="Output", format="png", interactive=False,
+                                   height=320, elem_id="translate-input")
+                ui.translated = gr.Image(label="Output", format="png", interactive=False, height=320,
                                          elem_id="translate-output")
     with group("batch"), gr.Accordion("Latent interpolation", open=False):
         with gr.Row():
@@ -110,7 +111,8 @@ def _layout(models: dict[str, DemoModel], limits: Limits, examples: Sequence[Pat
             ui.seed_b = gr.Number(1, label="Seed B", precision=0, minimum=0, maximum=actions.MAX_SEED)
             ui.steps = gr.Slider(2, limits.max_steps, value=min(8, limits.max_steps), step=1, label="Steps")
         ui.interp_btn = gr.Button("Interpolate", elem_id="interpolate")
-        ui.strip = gr.Image(label="Strip", format="png", type="numpy", interactive=False, elem_id="strip")
+        ui.strip = gr.Image(label="Strip", format="png", type="numpy", interactive=False, height=160,
+                            elem_id="strip")
     with gr.Accordion("Model card", open=True):
         ui.card = gr.Markdown(elem_id="card")
     return ui

@@ -204,7 +204,8 @@ def card_markdown(card: dict[str, Any]) -> str:
             ("latent size", card["latent_dim"]), ("classes", classes),
             ("parity error", f"{card['parity_max_abs_error']:.3g} (max abs, onnxruntime vs torch, "
                              f"batch {', '.join(map(str, card['parity_batch_sizes']))})"),
-            ("run", f"{card['run']} step {card['step']}"), ("opset", card["opset"]),
+            ("run", f"{card['run'] or '-'} step {card['step'] if card['step'] is not None else '-'}"),
+            ("opset", card["opset"]),
             ("exported by", f"gansrv {card['gansrv_version']}"), ("data", card["data_fingerprint"]),
             ("provider", card["provider"]), ("sha256", f"`{card['sha256'][:16]}…`")]
     rows += [(f"metric {k}", v) for k, v in sorted(card["metrics"].items())] or [("metrics", "none recorded")]
