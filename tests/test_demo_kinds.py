@@ -53,7 +53,7 @@ def save(path: Path, nodes, inputs, outputs, inits, meta: ModelInfo) -> Path:
     return path
 
 
-def code_model(path: Path) -> Path:
+def code_model(path: Path, code_range: str = "[-1.0, 1.0]") -> Path:
     """image = tanh(z Wz + code Wc + E[label]) as (batch, 1, 8, 8); categorical code: a, b, c."""
     vi = {"z": helper.make_tensor_value_info("z", TensorProto.FLOAT, ["batch", LATENT]),
           "code": helper.make_tensor_value_info("code", TensorProto.FLOAT, ["batch", CODES]),
@@ -68,7 +68,7 @@ def code_model(path: Path) -> Path:
     out = helper.make_tensor_value_info("image", TensorProto.FLOAT, ["batch", 1, SIDE, SIDE])
     meta = info("code", list(ti.values()), TensorInfo("image", "float32", ["batch", 1, SIDE, SIDE]),
                 latent_dim=LATENT, num_classes=3, class_names=["a", "b", "c"],
-                extra={"code_range": "[-1.0, 1.0]", "fid": "12.5"})
+                extra={"code_range": code_range, "fid": "12.5"})
     inits = {"Wz": WZ, "Wc": WC, "E": EMB, "shape": np.array([-1, 1, SIDE, SIDE], dtype=np.int64)}
     return save(path, nodes, list(vi.values()), [out], inits, meta)
 
@@ -149,3 +149,7 @@ def test_a_graph_off_the_input_contract_is_refused(tmp_path: Path):
     path = invert_model(tmp_path / "nocode.onnx", kind="code")  # a code model must take z and code
     with pytest.raises(UserError, match="the demo expects z, code"):
         load_models([path], provider="cpu")
+    with pytest.raises(UserError, match="code_range must be JSON"):
+        load_models([code_model(tmp_path / "badrange.onnx", code_range="wide")], provider="cpu")
+    with pytest.raises(UserError, match="is empty"):
+        load_models([code_model(tmp_path / "empty.onnx", code_range="[1, -1]")], provider="cpu")

@@ -150,6 +150,13 @@ def _check_contract(model: DemoModel) -> None:
     if info.kind == "code":
         want = ["code", "label", "z"] if info.num_classes else ["code", "z"]
         ok = names == want and 1 <= model.code_dim <= MAX_CODES
+        try:
+            lo, hi = model.code_range
+        except (ValueError, TypeError):
+            raise UserError(f"{model.path}: gansrv.code_range must be JSON [low, high], got "
+                            f"{info.extra.get('code_range')!r}") from None
+        if not lo < hi:
+            raise UserError(f"{model.path}: gansrv.code_range [{lo}, {hi}] is empty")
     else:
         shape = info.inputs[0].shape
         ok = names == ["image"] and len(shape) == 4 and all(isinstance(d, int) and d > 0 for d in shape[1:])
