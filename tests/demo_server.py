@@ -1,0 +1,59 @@
+"""A session fixture: the demo app over the exported cgan ("digits") and dcgan ("dcgan-digits") models,
+served on a free loopback port in this process, shared by the API and the browser tests.
+
+The models are the 3-step smoke exports (grey noise to look at). ``GANSRV_DEMO_MODELS=DIR`` serves
+DIR/digits.onnx and DIR/dcgan-digits.onnx instead (trained ones), which is how the README's
+screenshot was taken; every assertion holds for any such pair.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from gansrv.demo.models import DemoModel, Limits, load_models
+from tests.exported_models import exports  # noqa: F401 - the session fixture
+
+LIMITS = Limits(max_images=32, max_steps=8, concurrency=4, queue_size=32, max_upload_bytes=1024**2)
+
+
+@dataclass
+class DemoServer:
+    url: str
+    models: dict[str, DemoModel]
+    limits: Limits
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def model_files(exports, folder: Path) -> Path:  # noqa: F811
+    """digits.onnx (cgan, conditional) and dcgan-digits.onnx (dcgan, noise) in `folder`."""
+    folder.mkdir(parents=True, exist_ok=True)
+    shutil.copy(exports("cgan").generator, folder / "digits.onnx")
+    shutil.copy(exports("dcgan").generator, folder / "dcgan-digits.onnx")
+    return folder
+
+
+@pytest.fixture(scope="session")
+def demo_server(exports, tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoServer]:  # noqa: F811
+    from gansrv.demo.app import build_app, launch
+
+    trained = os.environ.get("GANSRV_DEMO_MODELS")
+    folder = Path(trained) if trained else model_files(exports, tmp_path_factory.mktemp("demo-models"))
+    models, _ = load_models([folder / "digits.onnx", folder / "dcgan-digits.onnx"], provider="cpu")
+    app = build_app(models, LIMITS)
+    _, url, _ = launch(app, "127.0.0.1", free_port(), prevent_thread_lock=True, quiet=True)
+    try:
+        yield DemoServer(url, models, LIMITS)
+    finally:
+        app.close()

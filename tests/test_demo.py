@@ -1,0 +1,236 @@
+"""``gansrv demo`` through its real API: gradio_client against the app served on loopback.
+
+Images are checked against gansrv.runtime's Generator (same model, seed and labels), so a test fails
+if the demo shows other pictures than ``gansrv generate`` would write, not only if it shows none.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import re
+import socket
+import subprocess
+import sys
+import time
+import zipfile
+from pathlib import Path
+
+import httpx
+import numpy as np
+import pytest
+from PIL import Image
+
+from gansrv.demo import actions
+from tests.conftest import REPO, one_line_error, run
+from tests.demo_server import demo_server, free_port, model_files  # noqa: F401 - fixtures
+from tests.exported_models import exports  # noqa: F401 - the session fixture
+
+gradio_client = pytest.importorskip("gradio_client")
+# gradio's queue calls pandas with options pandas 3 deprecates; not ours to fix
+pytestmark = pytest.mark.filterwarnings("ignore:.*(no_silent_downcasting|copy keyword)")
+AppError = gradio_client.exceptions.AppError
+
+
+@pytest.fixture(scope="module")
+def client(demo_server):  # noqa: F811
+    return gradio_client.Client(demo_server.url, verbose=False)
+
+
+def pixels(path: str) -> np.ndarray:
+    with Image.open(path) as im:
+        assert im.format == "PNG"
+        return np.asarray(im)
+
+
+def test_generate_returns_the_runtime_images(client, demo_server):  # noqa: F811
+    out = client.predict("digits", 5, 6, 0, "3", api_name="/generate")
+    assert len(out) == 6
+    got = np.stack([pixels(item["image"]) for item in out])
+    assert got.shape == (6, 28, 28) and got.dtype == np.uint8  # grey PNG, mode L
+    expected = demo_server.models["digits"].generator.generate(6, seed=5, labels=3)[..., 0]
+    np.testing.assert_array_equal(got, expected)
+
+
+def test_unconditional_model_with_truncation(client, demo_server):  # noqa: F811
+    out = client.predict("dcgan-digits", 1, 3, 0.5, actions.ALL_CLASSES, api_name="/generate")
+    got = np.stack([pixels(item["image"]) for item in out])
+    expected = demo_server.models["dcgan-digits"].generator.generate(3, seed=1, truncation=0.5)[..., 0]
+    np.testing.assert_array_equal(got, expected)
+
+
+@pytest.mark.parametrize("args, message", [
+    (("digits", 0, 33, 0, "3"), "greater than maximum value 32"),   # count over --max-images
+    (("digits", 0, 0, 0, "3"), "less than minimum value 1"),
+    (("digits", -1, 2, 0, "3"), "less than minimum value 0"),        # seed
+    (("digits", 0, 2, 0.01, "3"), "truncation must be 0"),
+    (("digits", 0, 2, 0, "ten"), "not in the list of choices"),      # class outside every model's
+    (("../digits.onnx", 0, 2, 0, "3"), "not in the list of choices"),  # no path, only served names
+])
+def test_out_of_range_input_is_an_error(client, args, message):
+    with pytest.raises(AppError, match=re.escape(message)):
+        client.predict(*args, api_name="/generate")
+
+
+def test_one_of_each_class_is_captioned_in_label_order(client, demo_server):  # noqa: F811
+    out = client.predict("digits", 2, 0, api_name="/one_of_each")
+    assert [item["caption"] for item in out] == [str(i) for i in range(10)]
+    expected = demo_server.models["digits"].generator.generate(10, seed=2)[..., 0]
+    np.testing.assert_array_equal(np.stack([pixels(item["image"]) for item in out]), expected)
+    with pytest.raises(AppError, match="unconditional"):
+        client.predict("dcgan-digits", 2, 0, api_name="/one_of_each")
+
+
+def test_interpolation_strip_runs_from_seed_a_to_seed_b(client, demo_server):  # noqa: F811
+    strip = pixels(client.predict("digits", 4, 9, 5, 0, "7", api_name="/interpolate"))
+    assert strip.shape == (28, 5 * 28)
+    gen = demo_server.models["digits"].generator
+    first, last = gen.generate(1, seed=4, labels=7)[0, ..., 0], gen.generate(1, seed=9, labels=7)[0, ..., 0]
+    np.testing.assert_array_equal(strip[:, :28], first)
+    assert np.abs(strip[:, -28:].astype(int) - last).max() <= 1  # slerp at t=1 equals z_b up to float error
+    with pytest.raises(AppError, match="greater than maximum value 8"):
+        client.predict("digits", 4, 9, 9, 0, "7", api_name="/interpolate")
+
+
+def test_zip_holds_the_same_pngs_and_the_request(client, demo_server):  # noqa: F811
+    path = client.predict("digits", 3, 4, 0, actions.ALL_CLASSES, api_name="/download_zip")
+    with zipfile.ZipFile(path) as zf:
+        names = sorted(zf.namelist())
+        assert names == ["0000_0.png", "0001_1.png", "0002_2.png", "0003_3.png", "request.json"]
+        request = json.loads(zf.read("request.json"))
+        got = np.stack([np.asarray(Image.open(io.BytesIO(zf.read(n)))) for n in names[:4]])
+    assert request["model"] == "digits" and request["seed"] == 3 and request["count"] == 4
+    assert request["sha256"] == demo_server.models["digits"].sha256
+    np.testing.assert_array_equal(got, demo_server.models["digits"].generator.generate(4, seed=3)[..., 0])
+
+
+def test_model_card_and_ping(client, demo_server):  # noqa: F811
+    card = client.predict("digits", api_name="/model_card")
+    info = demo_server.models["digits"].generator.info
+    assert card["family"] == "cgan" and card["kind"] == "conditional"
+    assert card["class_names"] == [str(i) for i in range(10)] and card["image_shape"] == [1, 28, 28]
+    assert card["parity_max_abs_error"] == info.parity_max_abs_error < 1e-4
+    assert "metrics" in card and card["provider"] == "CPUExecutionProvider"
+    with pytest.raises(AppError, match="unknown model"):
+        client.predict("/etc/passwd", api_name="/model_card")
+    assert client.predict(api_name="/ping") == "pong"
+
+
+def test_api_names_are_stable(client):
+    names = set(client.view_api(print_info=False, return_format="dict")["named_endpoints"])
+    assert names == {"/generate", "/one_of_each", "/interpolate", "/download_zip", "/generate_codes",
+                     "/translate", "/model_card", "/ping"}
+
+
+def test_uploads_over_the_limit_are_refused(demo_server):  # noqa: F811
+    big = b"0" * (demo_server.limits.max_upload_bytes + 1)
+    response = httpx.post(demo_server.url + "gradio_api/upload", files={"files": ("x.png", big)})
+    assert response.status_code == 413
+
+
+def test_readme_client_example_runs(demo_server):  # noqa: F811
+    readme = (REPO / "README.md").read_text()
+    code = readme.split("<!-- demo-client-example -->", 1)[1].split("```python\n", 1)[1].split("```", 1)[0]
+    assert len(code.strip().splitlines()) == 5
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        exec(code.replace("http://127.0.0.1:7860/", demo_server.url), {})  # noqa: S102 - our README
+    lines = [line for line in out.getvalue().splitlines() if not line.startswith("Loaded as API")]
+    assert lines[0].startswith("16 ") and lines[0].endswith(".png")
+    assert float(lines[1]) < 1e-4
+
+
+def test_bad_command_lines_fail_before_serving(exports, tmp_path: Path):  # noqa: F811
+    assert "missing.onnx: no such file" in one_line_error(run("demo", tmp_path / "missing.onnx", expect=None))
+    assert "not a generator" in one_line_error(run("demo", exports("cgan").discriminator, expect=None))
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert "no servable .onnx" in one_line_error(run("demo", "--models-dir", empty, expect=None))
+    folder = model_files(exports, tmp_path / "m")
+    line = one_line_error(run("demo", folder / "digits.onnx", folder / "digits.onnx", expect=None))
+    assert "two models named 'digits'" in line
+    assert "0 is not in the range" in one_line_error(run("demo", "--port", "0", folder / "digits.onnx",
+                                                         expect=None))
+    line = one_line_error(run("demo", "--examples", empty, folder / "digits.onnx", expect=None))
+    assert "no image files" in line
+
+
+def test_checkout_entry_serves_on_loopback(exports, tmp_path: Path):  # noqa: F811
+    """`python demos/app.py --models-dir DIR` (the checkout entry) starts, skips the discriminator
+    and answers on 127.0.0.1 by default."""
+    folder = model_files(exports, tmp_path / "m")
+    import shutil
+
+    shutil.copy(exports("cgan").discriminator, folder / "digits.discriminator.onnx")
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, str(REPO / "demos" / "app.py"), "--models-dir", str(folder),
+                             "--port", str(port), "--provider", "cpu"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path)
+    try:
+        client = _wait_for_client(f"http://127.0.0.1:{port}/", proc)
+        assert client.predict(api_name="/ping") == "pong"
+        assert client.predict("dcgan-digits", 0, 2, 0, actions.ALL_CLASSES, api_name="/generate")[1]["image"]
+        other = _non_loopback_address()
+        if other:  # bound to loopback only: another interface of this machine refuses the connection
+            with pytest.raises(OSError), socket.create_connection((other, port), timeout=2):
+                pass
+    finally:
+        proc.terminate()
+        _, err = proc.communicate(timeout=30)
+    assert "skipped digits.discriminator.onnx: a discriminator graph" in err
+    assert f"serving dcgan-digits, digits on http://127.0.0.1:{port}" in err
+
+
+def _non_loopback_address() -> str | None:
+    """An address of this machine that is not loopback (the one a default route would use)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        try:
+            s.connect(("192.0.2.1", 9))  # TEST-NET-1: no packet is sent for a UDP connect
+            addr = s.getsockname()[0]
+        except OSError:
+            return None
+    return None if addr.startswith("127.") else addr
+
+
+def _wait_for_client(url: str, proc: subprocess.Popen, timeout: float = 90):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            pytest.fail(f"demo exited with {proc.returncode}: {proc.stderr.read()}")
+        try:
+            httpx.get(url + "gradio_api/info", timeout=2).raise_for_status()
+            return gradio_client.Client(url, verbose=False)
+        except httpx.HTTPError:
+            time.sleep(0.3)
+    pytest.fail("demo did not answer within 90 s")
+
+
+def test_app_and_generation_never_import_torch(exports, tmp_path: Path):  # noqa: F811
+    folder = model_files(exports, tmp_path / "m")
+    code = (
+        "import sys\n"
+        "from gansrv.demo.app import build_app\n"
+        "from gansrv.demo.models import load_models, Limits\n"
+        "from gansrv.demo import actions\n"
+        f"models, _ = load_models([], __import__('pathlib').Path({str(folder)!r}), 'cpu')\n"
+        "build_app(models)\n"
+        "ims = actions.generate(models['digits'], Limits(), 0, 2, 0, '1')\n"
+        "assert len(ims) == 2 and ims[0].shape == (28, 28)\n"
+        "heavy = [m for m in ('torch', 'gansrv.train', 'gansrv.export') if m in sys.modules]\n"
+        "assert not heavy, heavy\n"
+        "print('ok')\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "ok"
+
+
+def test_command_module_and_help_import_nothing_heavy():
+    code = ("import sys\nimport gansrv.demo.command\n"
+            "assert not {'numpy', 'onnxruntime', 'gradio'} & set(sys.modules)\n"
+            "from click.testing import CliRunner\nfrom gansrv.cli import cli\n"
+            "r = CliRunner().invoke(cli, ['demo', '--help'])\nassert r.exit_code == 0, r.output\n"
+            "assert '--models-dir' in r.output and '127.0.0.1' in r.output\n"
+            "assert 'gradio' not in sys.modules\nprint('ok')\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=60)
+    assert done.returncode == 0, done.stderr
