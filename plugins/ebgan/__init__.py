@@ -19,7 +19,8 @@ from gansrv.family import Family, Kind, option
 class Config:
     latent_dim: int = option(64, "Size of the noise vector z.", min=1, max=4096)
     image_size: int = option(28, "Resolution.", choices=(28, 32, 64))
-    conditional: bool = option(False, "Class-conditional G and D (needs labelled data).")
+    conditional: bool = option(False, "Class-conditional G and D: the run and its exports are then of "
+                                          "kind conditional (needs labelled data).")
     g_width: int = option(64, "Base channel width of G.", min=1, max=1024)
     d_width: int = option(64, "Base channel width of the autoencoder D.", min=1, max=1024)
     code_dim: int = option(64, "Size of D's encoder code (the pulling-away term's embedding).",
