@@ -47,6 +47,7 @@ def export(run_dir: Path, to_onnx: bool, out: Path | None, opset: int | None,
 @click.option("--json", "as_json", is_flag=True, help="Print the metadata as JSON.")
 def info(model: Path, provider: str, as_json: bool) -> None:
     """Show an exported model: metadata, inputs/outputs with shapes, parity error, provider in use."""
+    from gansrv.metrics.record import summary as metrics_summary
     from gansrv.runtime import load
 
     loaded = load(model, provider)
@@ -64,6 +65,9 @@ def info(model: Path, provider: str, as_json: bool) -> None:
             ("parity", f"max abs error {meta.parity_max_abs_error:.3g} at batch sizes "
                        f"{', '.join(map(str, meta.parity_batch_sizes))}"),
             ("data", meta.data_fingerprint), ("provider", loaded.provider)]
+    recorded = metrics_summary(meta.extra)
+    if recorded:
+        rows.insert(-1, ("metrics", recorded))
     width = max(len(k) for k, _ in rows)
     for key, value in rows:
         click.echo(f"{key.ljust(width)}  {value}")
