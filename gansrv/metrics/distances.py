@@ -42,9 +42,12 @@ def kernel_inception_distance(real: np.ndarray, fake: np.ndarray, seed: int = 0,
     """KID (Binkowski et al. 2018): unbiased MMD^2 with the kernel (x.y / d + 1)^3, averaged over
     random subsets of equal size; returns (mean, standard deviation over subsets).
 
-    Unlike FID it is unbiased in the sample size, so small-n figures are comparable.
+    Unlike FID it is unbiased in the sample size, so small-n figures are comparable. Both sets are
+    divided by the real features' RMS value first, so that x.y / d is about 1 as with Inception
+    features: the cubic kernel then weighs its terms as designed whatever the evaluator's scale.
     """
-    r, f = real.astype(np.float64), fake.astype(np.float64)
+    scale = float(np.sqrt(np.mean(real.astype(np.float64) ** 2))) or 1.0
+    r, f = real.astype(np.float64) / scale, fake.astype(np.float64) / scale
     m = min(subset_size, len(r), len(f))
     if m < 2:
         raise ValueError("KID needs at least 2 samples on each side")
