@@ -209,3 +209,15 @@ def test_mismatched_image_size_is_one_line_and_names_the_fix(exports, tmp_path):
                               "--json", tmp_path / "f.json", expect=None))
     assert "1x28x28" in line and "1x8x8" in line and "--resize" in line, line
     assert model.read_bytes() == before and not (tmp_path / "f.json").exists()
+
+
+def test_test_data_names_the_same_held_out_split_another_way(cgan_eval, tmp_path):
+    """--test-data with the images --train-limit would hold out gives the very same figures."""
+    model, _, figures = cgan_eval
+    ds = load_dataset([str(MNIST)])
+    np.savez(tmp_path / "held.npz", images=ds.images[1000:1400, 0], labels=ds.labels[1000:1400])
+    run("eval", model, "--data", MNIST, "--train-limit", "1000", "--test-data", tmp_path / "held.npz",
+        "--classifier-epochs", "1", "--n", "200", "--metrics", "fid,pr", "--json", tmp_path / "f.json")
+    again = json.loads((tmp_path / "f.json").read_text())
+    assert again["held_out_images"] == 400
+    assert (again["fid"], again["precision"]) == (figures["fid"], figures["precision"])

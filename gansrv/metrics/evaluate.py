@@ -80,8 +80,9 @@ def evaluate(gen: Generator, split: Split, opts: Options, log: Log) -> dict[str,
     metrics, note = check_model(gen, split, opts.metrics)
     if note:
         log(f"note: {note}")
-    if opts.n <= opts.k:
-        raise UserError(f"--n must be larger than --k ({opts.k})")
+    if min(opts.n, len(split.test)) <= opts.k:
+        raise UserError(f"--n ({opts.n}) and the held-out images ({len(split.test)}) must both "
+                        f"outnumber --k ({opts.k})")
     evaluator = get_evaluator(split.train, opts.recipe, log)
     fake, asked = generate(gen, opts.n, opts.seed, opts.batch_size)
     out: dict[str, Any] = {
