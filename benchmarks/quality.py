@@ -8,7 +8,7 @@ precision, recall, class-acc, CAS) with the real-data reference row, and saves a
 family (``docs/quality/<family>.png``; conditional families: one row per class).
 
     python benchmarks/quality.py                                  # every family, 300 s each
-    python benchmarks/quality.py --budget 15 --families cgan,dcgan --n 500    # a smoke test
+    python benchmarks/quality.py --budget 15 --families cgan,dcgan --n 500 --grid-dir /tmp/q  # smoke
     python benchmarks/quality.py --json docs/quality/quality.json
 """
 
@@ -56,8 +56,8 @@ def families(only: str | None) -> list[str]:
     return wanted
 
 
-def train_export_eval(family: str, data: Path, budget: float, n: int, metrics: str, tmp: Path
-                      ) -> dict[str, Any]:
+def train_export_eval(family: str, data: Path, budget: float, n: int, metrics: str, tmp: Path,
+                      grid_dir: Path) -> dict[str, Any]:
     run_dir, model, figures = tmp / f"run-{family}", tmp / f"{family}.onnx", tmp / f"{family}.json"
     commands = [
         ["train", family, "--data", str(data), "--limit", str(TRAIN_COUNT), "--max-seconds", f"{budget:g}",
@@ -73,11 +73,11 @@ def train_export_eval(family: str, data: Path, budget: float, n: int, metrics: s
     last = max(read_metrics(run_dir), key=lambda r: r["step"])
     out = json.loads(figures.read_text())
     out.update(steps=int(last["step"]), train_seconds=round(float(last["time"]), 2), budget=budget,
-               grid=str(save_grid(model, family)))
+               grid=str(save_grid(model, grid_dir / f"{family}.png")))
     return out
 
 
-def save_grid(model: Path, family: str, per_row: int = 10) -> Path:
+def save_grid(model: Path, path: Path, per_row: int = 10) -> Path:
     """A 10x10 sample grid (seed 0); conditional models: row r is class r."""
     from PIL import Image
 
@@ -92,7 +92,6 @@ def save_grid(model: Path, family: str, per_row: int = 10) -> Path:
     n, h, w, c = images.shape
     grid = images.reshape(rows, per_row, h, w, c).transpose(0, 2, 1, 3, 4).reshape(rows * h, per_row * w, c)
     img = Image.fromarray(grid[..., 0] if c == 1 else grid)
-    path = GRID_OUT / f"{family}.png"
     atomic.write_with(path, lambda fh: img.save(fh, format="PNG"))
     return path
 
@@ -125,7 +124,10 @@ def main(argv: list[str] | None = None) -> int:
                    help="Training seconds per family (gansrv --max-seconds; default: %(default)g).")
     p.add_argument("--families", help="Comma list (default: every installed noise/conditional family).")
     p.add_argument("--n", type=int, default=2000, help="Images generated for eval (default: %(default)s).")
-    p.add_argument("--metrics", default="all", help="gansrv eval --metrics (default: %(default)s).")
+    p.add_argument("--metrics", default="fid,kid,pr,class-acc,cas",
+                   help="gansrv eval --metrics (default: the table's columns, %(default)s).")
+    p.add_argument("--grid-dir", type=Path, default=GRID_OUT,
+                   help="Where the sample grids go (default: %(default)s).")
     p.add_argument("--json", type=Path, help="Also write every figure to this JSON file.")
     args = p.parse_args(argv)
     if args.budget <= 0 or not 2 <= args.n <= 50_000:
@@ -136,7 +138,8 @@ def main(argv: list[str] | None = None) -> int:
     results = []
     with tempfile.TemporaryDirectory(prefix="gansrv-quality-") as tmp:
         for name in names:
-            results.append(train_export_eval(name, args.data, args.budget, args.n, args.metrics, Path(tmp)))
+            results.append(train_export_eval(name, args.data, args.budget, args.n, args.metrics, Path(tmp),
+                                             args.grid_dir))
     finish_machine(info)
     print(f"\nload average at end: {' '.join(map(str, info['loadavg_end'] or []))}; "
           f"held-out: last {results[0]['held_out_images']} images, {args.n} generated per family\n")
