@@ -8,6 +8,8 @@ the model as it was; everything but that one key is kept.
 from __future__ import annotations
 
 import json
+import os
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -35,8 +37,10 @@ def record(path: str | Path, figures: dict[str, Any]) -> dict[str, Any]:
     del proto.metadata_props[:]
     for key, value in props.items():
         proto.metadata_props.add(key=key, value=value)
+    mode = stat.S_IMODE(os.stat(path).st_mode)
     with atomic_path(path) as tmp:
         onnx.save(proto, str(tmp))
+        os.chmod(tmp, mode)  # the temporary file is 0600; keep the model readable as it was
     return stored
 
 
