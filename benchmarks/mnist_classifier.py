@@ -27,9 +27,11 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from common import DEFAULT_DATA, TRAIN_COUNT
 from torch import nn
+
+from gansrv.metrics.classifier import SmallCNN, to_unit, train
+from gansrv.metrics.recipe import Recipe
 
 CACHE_DIR = Path(__file__).resolve().parent / ".cache"
 
@@ -39,29 +41,12 @@ RECIPE = {"version": 1, "seed": 0, "epochs": 8, "batch_size": 64, "lr": 2e-3, "s
           "widths": [16, 32], "hidden": 128, "dropout": 0.3}
 
 
-class DigitCNN(nn.Module):
-    """Two conv blocks (conv, BN, ReLU, 2x2 max-pool) and a two-layer head: 28x28 -> 10 logits.
+def DigitCNN(widths: tuple[int, int] = (16, 32), hidden: int = 128, dropout: float = 0.3) -> SmallCNN:
+    """The reader: gansrv's metrics classifier (``gansrv.metrics.classifier``) at 1x28x28, 10 classes.
 
-    Big enough for ~99 % on MNIST, small enough to train in seconds on two CPU cores.
+    ``gansrv eval`` trains the same network with the same recipe as its evaluator.
     """
-
-    def __init__(self, widths: tuple[int, int] = (16, 32), hidden: int = 128, dropout: float = 0.3):
-        super().__init__()
-        a, b = widths
-        self.features = nn.Sequential(
-            nn.Conv2d(1, a, 3, padding=1, bias=False), nn.BatchNorm2d(a), nn.ReLU(True), nn.MaxPool2d(2),
-            nn.Conv2d(a, b, 3, padding=1, bias=False), nn.BatchNorm2d(b), nn.ReLU(True), nn.MaxPool2d(2),
-        )
-        self.head = nn.Sequential(nn.Flatten(), nn.Linear(b * 7 * 7, hidden), nn.ReLU(True),
-                                  nn.Dropout(dropout), nn.Linear(hidden, 10))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(self.features(x))
-
-
-def to_unit(images: np.ndarray) -> torch.Tensor:
-    """uint8 (N, 1, 28, 28) -> float in [-1, 1], the range generators produce (and the engine uses)."""
-    return torch.from_numpy(images).float().div_(127.5).sub_(1.0)
+    return SmallCNN(1, 10, 28, widths, hidden, dropout)
 
 
 def load_split(data_path: str | Path) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, str]:
@@ -76,45 +61,15 @@ def load_split(data_path: str | Path) -> tuple[torch.Tensor, torch.Tensor, torch
     return x[:TRAIN_COUNT], y[:TRAIN_COUNT], x[TRAIN_COUNT:], y[TRAIN_COUNT:], ds.fingerprint()
 
 
-def _shift(x: torch.Tensor, max_shift: int, gen: torch.Generator) -> torch.Tensor:
-    """Translate each image by up to ``max_shift`` pixels: the one augmentation digits need, and
-    one that makes the reader tolerant of generated digits that are not perfectly centred."""
-    if max_shift == 0:
-        return x
-    n, _, h, w = x.shape
-    padded = F.pad(x, (max_shift,) * 4, value=-1.0)  # -1 is the background in [-1, 1]
-    dy = torch.randint(0, 2 * max_shift + 1, (n,), generator=gen)
-    dx = torch.randint(0, 2 * max_shift + 1, (n,), generator=gen)
-    rows = (dy[:, None] + torch.arange(h))[:, None, :, None].expand(n, 1, h, w + 2 * max_shift)
-    out = padded.gather(2, rows)
-    cols = (dx[:, None] + torch.arange(w))[:, None, None, :].expand(n, 1, h, w)
-    return out.gather(3, cols)
+def _from_unit(x: torch.Tensor) -> np.ndarray:
+    """Back to the uint8 pixels the shared trainer takes (exact: they came from uint8)."""
+    return torch.round((x + 1.0) * 127.5).clamp(0, 255).to(torch.uint8).numpy()
 
 
-def train_classifier(x: torch.Tensor, y: torch.Tensor, recipe: dict = RECIPE, log=print) -> DigitCNN:
-    """Adam with a one-cycle schedule over a few epochs; seeded so a retrain gives the same reader."""
-    torch.manual_seed(recipe["seed"])
-    gen = torch.Generator().manual_seed(recipe["seed"] + 1)
-    model = DigitCNN(tuple(recipe["widths"]), recipe["hidden"], recipe["dropout"])
-    opt = torch.optim.Adam(model.parameters(), lr=recipe["lr"])
-    bs = recipe["batch_size"]
-    per_epoch = len(x) // bs
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, recipe["lr"], total_steps=recipe["epochs"] * per_epoch)
-    model.train()
-    for epoch in range(recipe["epochs"]):
-        order = torch.randperm(len(x), generator=gen)
-        total = 0.0
-        for i in range(per_epoch):
-            idx = order[i * bs:(i + 1) * bs]
-            loss = F.cross_entropy(model(_shift(x[idx], recipe["shift"], gen)), y[idx])
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            sched.step()
-            total += loss.item()
-        log(f"  classifier epoch {epoch + 1}/{recipe['epochs']}: loss {total / per_epoch:.4f}")
-    model.eval()
-    return model
+def train_classifier(x: torch.Tensor, y: torch.Tensor, recipe: dict = RECIPE, log=print) -> SmallCNN:
+    """gansrv.metrics.classifier.train with this benchmark's recipe (the same numbers as its default)."""
+    fields = {k: (tuple(v) if k == "widths" else v) for k, v in recipe.items() if k != "version"}
+    return train(_from_unit(x), y.numpy(), 10, Recipe(**fields), log=log)
 
 
 @torch.no_grad()

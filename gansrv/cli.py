@@ -125,6 +125,7 @@ def _table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:
 
 
 def _register_builtin_commands() -> None:
+    from gansrv.cli_eval import eval_command
     from gansrv.cli_export import export, info
     from gansrv.cli_train import train
     from gansrv.demo.command import demo
@@ -135,6 +136,7 @@ def _register_builtin_commands() -> None:
     cli.add_command(info)
     cli.add_command(generate)
     cli.add_command(demo)
+    cli.add_command(eval_command)
 
 
 _register_builtin_commands()

@@ -51,6 +51,7 @@ def export(run_dir: Path, to_onnx: bool, out: Path | None, opset: int | None,
 def info(model: Path, provider: str, as_json: bool) -> None:
     """Show an exported model: metadata, inputs/outputs with shapes, parity error, provider in use."""
     from gansrv.extras import require
+    from gansrv.metrics.record import summary as metrics_summary
     from gansrv.runtime import load
 
     require("serve", what="gansrv info")
@@ -69,6 +70,9 @@ def info(model: Path, provider: str, as_json: bool) -> None:
             ("parity", f"max abs error {meta.parity_max_abs_error:.3g} at batch sizes "
                        f"{', '.join(map(str, meta.parity_batch_sizes))}"),
             ("data", meta.data_fingerprint), ("provider", loaded.provider)]
+    recorded = metrics_summary(meta.extra)
+    if recorded:
+        rows.insert(-1, ("metrics", recorded))
     width = max(len(k) for k, _ in rows)
     for key, value in rows:
         click.echo(f"{key.ljust(width)}  {value}")

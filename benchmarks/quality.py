@@ -1,0 +1,154 @@
+"""Quality of every installed family on MNIST-8k after a fixed training-time budget: one table.
+
+For each installed family that generates from noise (image-to-image kinds are skipped), with its
+default hyperparameters: ``gansrv train`` on the first 8,000 images of the shared MNIST split for
+``--budget`` seconds of training time, ``gansrv export``, then ``gansrv eval`` against the held-out
+last 2,000 (``--train-limit 8000``). Prints one markdown table (family, budget, steps, FID, KID,
+precision, recall, class-acc, CAS) with the real-data reference row, and saves a sample grid per
+family (``docs/quality/<family>.png``; conditional families: one row per class).
+
+    python benchmarks/quality.py                                  # every family, 300 s each
+    python benchmarks/quality.py --budget 15 --families cgan,dcgan --n 500 --grid-dir /tmp/q  # smoke
+    python benchmarks/quality.py --json docs/quality/quality.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from common import (
+    DEFAULT_DATA,
+    REPO,
+    TRAIN_COUNT,
+    finish_machine,
+    gansrv_command,
+    machine_info,
+    print_machine,
+    read_metrics,
+    run_gansrv,
+    write_json,
+)
+
+GRID_OUT = REPO / "docs" / "quality"
+COLUMNS = ("family", "budget (s)", "steps", "FID", "KID", "precision", "recall", "class-acc", "CAS")
+
+
+def families(only: str | None) -> list[str]:
+    """Installed families that map noise (or noise and a label/code) to an image."""
+    from gansrv.family import Kind
+    from gansrv.plugins import registry
+
+    found = {n: f for n, f in registry().families.items() if f.kind != Kind.IMAGE}
+    if only is None:
+        return sorted(found)
+    wanted = [n.strip() for n in only.split(",") if n.strip()]
+    unknown = [n for n in wanted if n not in found]
+    if unknown:
+        raise SystemExit(f"--families: not installed or image-to-image: {', '.join(unknown)} "
+                         f"(available: {', '.join(sorted(found))})")
+    return wanted
+
+
+def train_export_eval(family: str, data: Path, budget: float, n: int, metrics: str, tmp: Path,
+                      grid_dir: Path) -> dict[str, Any]:
+    run_dir, model, figures = tmp / f"run-{family}", tmp / f"{family}.onnx", tmp / f"{family}.json"
+    commands = [
+        ["train", family, "--data", str(data), "--limit", str(TRAIN_COUNT), "--max-seconds", f"{budget:g}",
+         "--steps", "1000000", "--out", str(run_dir), "--no-progress", "--sample-every", "0"],
+        ["export", str(run_dir), "-o", str(model)],
+        ["eval", str(model), "--data", str(data), "--train-limit", str(TRAIN_COUNT), "--n", str(n),
+         "--metrics", metrics, "--json", str(figures)],
+    ]
+    for args in commands:
+        print(f"$ {shlex.join([*gansrv_command(), *args])}", flush=True)
+        _, stdout = run_gansrv(args)
+        sys.stdout.write(stdout)
+    last = max(read_metrics(run_dir), key=lambda r: r["step"])
+    out = json.loads(figures.read_text())
+    out.update(steps=int(last["step"]), train_seconds=round(float(last["time"]), 2), budget=budget,
+               grid=str(save_grid(model, grid_dir / f"{family}.png")))
+    return out
+
+
+def save_grid(model: Path, path: Path, per_row: int = 10) -> Path:
+    """A 10x10 sample grid (seed 0); conditional models: row r is class r."""
+    from PIL import Image
+
+    from gansrv import atomic
+    from gansrv.runtime import Generator
+
+    gen = Generator.from_file(model, "cpu")
+    k = gen.info.num_classes if gen.conditional else 0
+    rows = min(k, 10) if k else 10
+    labels = np.repeat(np.arange(rows), per_row) if k else None
+    images = gen.generate(rows * per_row, seed=0, labels=labels)  # (N, H, W, C) uint8
+    n, h, w, c = images.shape
+    grid = images.reshape(rows, per_row, h, w, c).transpose(0, 2, 1, 3, 4).reshape(rows * h, per_row * w, c)
+    img = Image.fromarray(grid[..., 0] if c == 1 else grid)
+    atomic.write_with(path, lambda fh: img.save(fh, format="PNG"))
+    return path
+
+
+def _fmt(fig: dict[str, Any], key: str, spec: str) -> str:
+    return format(fig[key], spec) if fig.get(key) is not None else "–"
+
+
+def table(results: list[dict[str, Any]]) -> str:
+    lines = ["| " + " | ".join(COLUMNS) + " |", "|---|" + "--:|" * (len(COLUMNS) - 1)]
+    for f in results:
+        lines.append("| " + " | ".join([
+            f["family"], f"{f['budget']:g}", str(f["steps"]), _fmt(f, "fid", ".2f"), _fmt(f, "kid", ".4f"),
+            _fmt(f, "precision", ".3f"), _fmt(f, "recall", ".3f"), _fmt(f, "class_accuracy", ".3f"),
+            _fmt(f, "cas", ".3f")]) + " |")
+    ref = results[0]
+    ceiling = next((f["cas_ceiling"] for f in results if f.get("cas_ceiling") is not None), None)
+    lines.append("| " + " | ".join([
+        f"real data ({ref['real_reference_images']} training images)", "–", "–",
+        _fmt(ref, "real_fid", ".2f"), _fmt(ref, "real_kid", ".4f"), _fmt(ref, "real_precision", ".3f"),
+        _fmt(ref, "real_recall", ".3f"), _fmt(ref, "evaluator_accuracy", ".3f"),
+        "–" if ceiling is None else f"{ceiling:.3f}"]) + " |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--data", type=Path, default=DEFAULT_DATA, help="MNIST IDX folder (default: %(default)s)")
+    p.add_argument("--budget", type=float, default=300.0,
+                   help="Training seconds per family (gansrv --max-seconds; default: %(default)g).")
+    p.add_argument("--families", help="Comma list (default: every installed noise/conditional family).")
+    p.add_argument("--n", type=int, default=2000, help="Images generated for eval (default: %(default)s).")
+    p.add_argument("--metrics", default="fid,kid,pr,class-acc,cas",
+                   help="gansrv eval --metrics (default: the table's columns, %(default)s).")
+    p.add_argument("--grid-dir", type=Path, default=GRID_OUT,
+                   help="Where the sample grids go (default: %(default)s).")
+    p.add_argument("--json", type=Path, help="Also write every figure to this JSON file.")
+    args = p.parse_args(argv)
+    if args.budget <= 0 or not 2 <= args.n <= 50_000:
+        p.error("--budget must be positive and --n between 2 and 50,000")
+    names = families(args.families)
+    info = machine_info()
+    print_machine(info)
+    results = []
+    with tempfile.TemporaryDirectory(prefix="gansrv-quality-") as tmp:
+        for name in names:
+            results.append(train_export_eval(name, args.data, args.budget, args.n, args.metrics, Path(tmp),
+                                             args.grid_dir))
+    finish_machine(info)
+    print(f"\nload average at end: {' '.join(map(str, info['loadavg_end'] or []))}; "
+          f"held-out: last {results[0]['held_out_images']} images, {args.n} generated per family\n")
+    print(table(results))
+    if args.json:
+        write_json(args.json, {"machine": info, "results": results})
+        print(f"\nfigures written to {args.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
