@@ -73,6 +73,9 @@ def eval_command(model: Path, data: tuple[str, ...], train_limit: int | None, te
     from dataclasses import replace
 
     from gansrv import atomic
+    from gansrv.extras import require
+
+    require("serve", what="gansrv eval")
     from gansrv.metrics.evaluate import Options, evaluate, parse_metrics
     from gansrv.metrics.recipe import Recipe
     from gansrv.metrics.split import fit_to, load_split

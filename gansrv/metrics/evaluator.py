@@ -20,6 +20,7 @@ import numpy as np
 
 from gansrv.data import Dataset
 from gansrv.errors import UserError
+from gansrv.extras import INSTALL_HINT
 from gansrv.metrics.recipe import Recipe
 
 PARITY_TOLERANCE = 1e-3  # logits and features are O(1-10); a broken export is off by far more
@@ -77,8 +78,8 @@ def train_and_cache(train: Dataset, recipe: Recipe, path: Path, log: Log) -> Non
     try:
         from gansrv.metrics import classifier
     except ImportError as exc:
-        raise UserError(f"training the evaluator needs torch ({exc}); install gansrv's training "
-                        f"dependencies, or copy an evaluator trained elsewhere to {path}") from None
+        raise UserError(f"training the evaluator needs torch ({exc}): {INSTALL_HINT['train']}, or "
+                        f"copy an evaluator trained elsewhere to {path}") from None
     from gansrv.atomic import atomic_path
 
     shape = train.images.shape[1:]
