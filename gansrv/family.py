@@ -81,8 +81,9 @@ class Family:
     def kind_for(self, config: Any) -> Kind:
         """The kind of model `config` builds. The class attribute ``kind`` (what ``gansrv families``
         lists) unless conditioning is a config option of the family: then the engine (sample grids,
-        labelled data required), the exporter (metadata, class names) and the runtime follow this."""
-        return self.kind
+        labelled data required), the exporter (metadata, class names) and the runtime follow this.
+        The default reads a boolean config field ``conditional``, the option's common name."""
+        return Kind.CONDITIONAL if getattr(config, "conditional", False) else self.kind
 
     def image_size(self, config: Any) -> int | None:
         """Side length the data is resized to; None keeps the data's own size."""

@@ -12,7 +12,6 @@ when the demo starts). A new kind adds one entry here, its group in ``app`` and 
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -22,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from gansrv.demo.limits import Limits
+from gansrv.digest import sha256_file
 from gansrv.errors import UserError
 from gansrv.runtime import Generator, LoadedModel, load, read_info, to_uint8
 from gansrv.runtime.metadata import ModelInfo
@@ -137,9 +137,9 @@ def open_model(name: str, path: Path, provider: str = "auto") -> DemoModel:
     """Load one file; kinds the runtime's Generator runs get one, the others are checked here."""
     loaded = load(path, provider)
     if loaded.info.kind in ("noise", "conditional"):
-        model = DemoModel(name, path, loaded, Generator(loaded), _sha256(path))
+        model = DemoModel(name, path, loaded, Generator(loaded), sha256_file(path))
     else:
-        model = DemoModel(name, path, loaded, None, _sha256(path))
+        model = DemoModel(name, path, loaded, None, sha256_file(path))
         _check_contract(model)
     return model
 
@@ -175,14 +175,6 @@ def _unservable(path: Path) -> str | None:
     if info.kind not in KINDS:
         return f"kind {info.kind!r} has no demo UI yet (supported: {', '.join(KINDS)})"
     return None
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def model_card(model: DemoModel) -> dict[str, Any]:

@@ -8,7 +8,6 @@ timestamps, and the metadata lines are sorted, so shards and re-runs agree byte 
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
@@ -22,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from gansrv import atomic
+from gansrv.digest import sha256_file
 from gansrv.errors import UserError
 from gansrv.generate.plan import Plan, Shard
 from gansrv.runtime.generator import Generator, noise
@@ -29,14 +29,6 @@ from gansrv.runtime.generator import Generator, noise
 MANIFEST = "gansrv-dataset.json"
 FORMAT_VERSION = 2  # 2: PNGs encoded by encode_png (zlib), not Pillow: other bytes, same pixels
 _OUR_FILE = re.compile(r"\d{6}\.png")
-
-
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def manifest_for(plan: Plan, model: Path, seed: int, truncation: float | None, fmt: str) -> dict:

@@ -28,16 +28,6 @@ class ConvCriticFamily(Family):
         """Keyword arguments of :func:`gansrv.nn.wasserstein.wasserstein_step` for this config."""
         raise NotImplementedError
 
-    def kind_for(self, config: Any) -> Kind:
-        return Kind.CONDITIONAL if config.conditional else Kind.NOISE
-
-    def validate(self, config: Any, data: Any) -> None:
-        from gansrv.errors import UserError
-
-        if config.conditional and data is not None and data.num_classes < 2:
-            raise UserError(f"{self.name} --conditional needs at least 2 classes, the data has "
-                            f"{data.num_classes}")
-
     def build(self, config: Any, data: Any) -> dict[str, Any]:
         from gansrv.nn.convnets import ConvCritic, ConvGenerator
         from gansrv.nn.wasserstein import spectral_normalize_

@@ -37,6 +37,9 @@ def _load_data(family: Family, config: Any, opts: TrainOptions, named: dict | No
     if needs and data.labels is None:
         raise UserError(f"{family.name} is conditional and needs labelled data; {data.source} has "
                         f"no labels (use class subfolders, an IDX labels file or npz 'labels')")
+    if needs and len(data.class_names) < 2:
+        raise UserError(f"{family.name} is conditional and needs at least 2 classes; {data.source} "
+                        f"has {len(data.class_names)}")
     return data
 
 

@@ -43,16 +43,6 @@ class BEGAN(Family):
     Config = Config
     smoke_args = ("--g-width", "16", "--d-width", "16", "--code-dim", "16")
 
-    def kind_for(self, config) -> Kind:
-        return Kind.CONDITIONAL if config.conditional else Kind.NOISE
-
-    def validate(self, config, data) -> None:
-        from gansrv.errors import UserError
-
-        if data is not None and config.conditional and data.num_classes < 2:
-            raise UserError(f"began --conditional needs at least 2 classes, the data has "
-                            f"{data.num_classes}")
-
     def build(self, config, data):
         from gansrv.nn.autoencoder import build_players
 

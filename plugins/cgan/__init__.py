@@ -37,12 +37,6 @@ class CGAN(Family):
     smoke_args = ("--g-width", "16", "--d-width", "16")
     needs_labels = True
 
-    def validate(self, config, data) -> None:
-        from gansrv.errors import UserError
-
-        if data is not None and data.num_classes < 2:
-            raise UserError(f"cgan needs at least 2 classes, the data has {data.num_classes}")
-
     def build(self, config, data):
         from gansrv_plugins.cgan import models
 
