@@ -127,12 +127,14 @@ def _table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:
 def _register_builtin_commands() -> None:
     from gansrv.cli_export import export, info
     from gansrv.cli_train import train
+    from gansrv.cli_translate import translate
     from gansrv.generate.command import generate
 
     cli.add_command(train)
     cli.add_command(export)
     cli.add_command(info)
     cli.add_command(generate)
+    cli.add_command(translate)
 
 
 _register_builtin_commands()
