@@ -169,7 +169,7 @@ def _export(module: Any, spec: ExportSpec, opset: int) -> Any:
     import torch
 
     batch = torch.export.Dim("batch", min=1, max=MAX_BATCH)
-    args = tuple(spec.inputs.values())
+    args = tuple(_traceable(a, spec.size_multiple) for a in spec.inputs.values())
     dims = tuple(_dynamic_axes(batch, a.dim(), spec.size_multiple) for a in args)
     quiet = logging.getLogger("torch.onnx"), logging.getLogger("torch.export")
     levels = [lg.level for lg in quiet]
@@ -188,6 +188,17 @@ def _export(module: Any, spec: ExportSpec, opset: int) -> Any:
     finally:
         for lg, level in zip(quiet, levels):
             lg.setLevel(level)
+
+
+def _traceable(example: Any, multiple: int) -> Any:
+    """An example image at least two multiples high and wide: the tracer specialises a dynamic axis
+    whose example value is 1 (here: one block) to a constant."""
+    import torch
+
+    if not multiple or example.dim() != 4 or min(example.shape[2:]) >= 2 * multiple:
+        return example
+    n, c, h, w = example.shape
+    return torch.rand(n, c, max(h, 2 * multiple), max(w, 2 * multiple), dtype=example.dtype) * 2 - 1
 
 
 def _dynamic_axes(batch: Any, ndim: int, multiple: int) -> dict[int, Any]:

@@ -162,7 +162,7 @@ class Trainer:
         for m in self.modules.values():
             m.train()
         if self.sample_targets is not None:  # rows: inputs, outputs, targets
-            imgs = _same_channels([self.sample_z, imgs.float().cpu(), self.sample_targets])
+            imgs = _grid_rows([self.sample_z, imgs.float().cpu(), self.sample_targets])
         row_labels = None
         if self.sample_labels is not None:
             names = self.spec.class_names
@@ -245,10 +245,13 @@ class Trainer:
                 "grid": str(grid), "elapsed": self.elapsed}
 
 
-def _same_channels(rows: list[torch.Tensor]) -> torch.Tensor:
-    """Stack image batches into one, grey ones repeated to RGB when any batch is RGB."""
+def _grid_rows(rows: list[torch.Tensor]) -> torch.Tensor:
+    """Stack image batches into one: centre-cut to the smallest size, grey repeated to RGB when any
+    batch is RGB (an image -> image family may output a cut or another channel count)."""
     c = max(r.shape[1] for r in rows)
-    return torch.cat([r.expand(-1, c, -1, -1) if r.shape[1] != c else r for r in rows])
+    h, w = min(r.shape[2] for r in rows), min(r.shape[3] for r in rows)
+    cut = [r[:, :, (r.shape[2] - h) // 2:][:, :, :h, (r.shape[3] - w) // 2:][..., :w] for r in rows]
+    return torch.cat([r.expand(-1, c, -1, -1) if r.shape[1] != c else r for r in cut])
 
 
 def _progress(total: int, initial: int, enabled: bool, name: str):

@@ -116,6 +116,14 @@ class Pix2Pix(Family):
         opt_g.step()
         return {"d_loss": d_loss.item(), "g_gan": g_gan.item(), "g_l1": g_l1.item()}
 
+    def sample(self, modules, z, labels=None):
+        """G on the centre of each input, cut to a size the U-Net takes (the engine's sample grid
+        shows pairs at the loaded size, which a random crop may have made unfit)."""
+        G = modules["G"]
+        h, w = z.shape[2] // G.multiple * G.multiple, z.shape[3] // G.multiple * G.multiple
+        top, left = (z.shape[2] - h) // 2, (z.shape[3] - w) // 2
+        return G(z[:, :, top:top + h, left:left + w])
+
     def export_graphs(self, modules, config, data):
         import torch
 

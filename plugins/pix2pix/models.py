@@ -31,6 +31,7 @@ class UNetGenerator(nn.Module):
 
     def __init__(self, in_ch: int, out_ch: int, ngf: int, depth: int, norm: str, dropout: float):
         super().__init__()
+        self.multiple = 2 ** depth  # H and W must divide by this
         widths = unet_widths(ngf, depth)
         bias = norm == "instance"  # BatchNorm has its own shift
         self.down = nn.ModuleList()
