@@ -55,6 +55,7 @@ def plan_jobs(sources: list[Path], translator, resize: bool) -> list[Job]:
     """Read each header (cheap) and fix its size and output name; refuse what cannot be done."""
     from PIL import Image
 
+    from gansrv.data.folder import MAX_IMAGE_PIXELS
     from gansrv.errors import UserError
 
     jobs, names = [], {}
@@ -68,6 +69,8 @@ def plan_jobs(sources: list[Path], translator, resize: bool) -> list[Job]:
                 width, height = img.size
         except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
             raise UserError(f"{src}: unreadable image ({exc})") from None
+        if width * height > MAX_IMAGE_PIXELS:
+            raise UserError(f"{src}: {width}x{height} pixels exceeds the {MAX_IMAGE_PIXELS} limit")
         if resize:
             size = translator.fit(height, width)
         else:
@@ -89,18 +92,20 @@ def _batches(jobs: list[Job], batch_size: int):
         yield batch
 
 
-def _pixels(job: Job):
+def _pixels(job: Job, channels: int):
+    """uint8 (H, W, channels) at the job's size: grey and RGB inputs can share one batch."""
     import numpy as np
     from PIL import Image
 
     from gansrv.data.folder import open_image
+    from gansrv.runtime.translator import match_channels
 
     img = open_image(job.source)
     height, width = job.size
     if img.size != (width, height):
         img = img.resize((width, height), Image.Resampling.LANCZOS)
     arr = np.asarray(img)
-    return arr[..., None] if arr.ndim == 2 else arr
+    return match_channels((arr[..., None] if arr.ndim == 2 else arr)[None], channels)[0]
 
 
 def write_translations(translator, jobs: list[Job], out: Path, batch_size: int, redo: bool,
@@ -118,7 +123,7 @@ def write_translations(translator, jobs: list[Job], out: Path, batch_size: int, 
     with tqdm(total=len(todo), unit="img", file=sys.stderr, disable=not progress,
               dynamic_ncols=True) as bar:
         for batch in _batches(todo, batch_size):
-            images = translator.run(np.stack([_pixels(j) for j in batch]))
+            images = translator.run(np.stack([_pixels(j, translator.in_channels) for j in batch]))
             for job, image in zip(batch, images):
                 atomic.write_bytes(out / job.name, encode_png(image), durable=False)
             bar.update(len(batch))

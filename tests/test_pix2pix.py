@@ -85,7 +85,8 @@ def test_export_describes_an_image_graph_with_a_size_rule(exported):
     G = load_run(exported.run_dir).modules["G"]
     assert any(isinstance(m, torch.nn.Dropout) for m in G.modules())  # dropout: train mode only
     disc = read_info(exported.discriminator)
-    assert disc.input_names() == ["image", "target"] and disc.outputs[0].name == "logit"
+    assert disc.input_names() == ["image", "target"] and disc.outputs[0].name == "patch_logits"
+    assert disc.outputs[0].shape[1:] == [1, 6, 6]  # 16 px, 16 px patches: 6x6 of them
     assert "generator: " in exported.stdout and "discriminator: " in exported.stdout
     assert "any H and W that are multiples of 16" in run("info", exported.generator).stdout
 
@@ -113,7 +114,7 @@ def test_translator_refuses_other_sizes_and_graphs(exported):
     assert tr.fit(20, 50) == (16, 48) and tr.fit(5, 5) == (16, 16)
     with pytest.raises(UserError, match="translate needs the generator"):
         Translator.from_file(exported.discriminator, provider="cpu")
-    with pytest.raises(UserError, match="generate needs the generator"):
+    with pytest.raises(UserError, match="an image -> image model"):
         Generator.from_file(exported.generator, provider="cpu")
 
 
@@ -122,7 +123,7 @@ def _inputs(folder: Path, mnist: Path) -> Path:
     edges = edge_maps(mnist_digits(mnist, 8000, 5, size=16 + 12)[:, 6:22, 6:22])  # held-out digits
     for i, img in enumerate(edges):
         Image.fromarray(img).save(folder / f"edge{i}.png")
-    Image.fromarray(np.zeros((32, 48), dtype=np.uint8)).save(folder / "wide.png")
+    Image.fromarray(np.zeros((32, 48, 3), dtype=np.uint8)).save(folder / "wide.png")  # RGB
     return folder
 
 

@@ -28,6 +28,8 @@ def meaning(name: str, latent_dim: int, num_classes: int) -> str:
         "translated": "translated image: float32 (batch, C, H, W), values in [-1, 1]",
         "target": "target image of the pair: float32 (batch, C, H, W), values in [-1, 1]",
         "logit": "discriminator logit: float32 (batch,), > 0 means judged real",
+        "patch_logits": "PatchGAN logits: float32 (batch, 1, h, w), one per image patch, > 0 means "
+                        "judged real",
     }.get(name, name)
 
 

@@ -135,7 +135,7 @@ class Pix2Pix(Family):
         return [ExportSpec("generator", modules["G"], {"image": image}, outputs=["translated"],
                            metadata=rule, size_multiple=2 ** depth),
                 ExportSpec("discriminator", modules["D"], {"image": image, "target": target},
-                           outputs=["logit"], metadata=rule)]
+                           outputs=["patch_logits"], metadata=rule)]
 
 
 @hookimpl
