@@ -86,10 +86,11 @@ class Family:
         return getattr(config, "image_size", None)
 
     def pairing(self, config: Any) -> str | None:
-        """None for image data; ``AtoB``/``BtoA`` when ``--data`` holds (A, B) pairs to learn.
+        """None for image data; ``AtoB``/``BtoA`` when ``--data`` holds (A, B) pairs to learn;
+        ``unpaired`` for two unpaired domains (``trainA/``, ``trainB/``).
 
-        A paired family's ``train_step`` gets batches ``(input, target)`` of images in [-1, 1],
-        and :meth:`sample` gets input images in place of ``z``.
+        Such a family's ``train_step`` gets batches ``(input, target)`` of images in [-1, 1] (one
+        image of each domain when unpaired), and :meth:`sample` gets input images in place of z.
         """
         return None
 

@@ -6,6 +6,10 @@ Two layouts, as the pix2pix and CycleGAN tools write them:
   (pix2pix's ``facades/train/*.jpg``); ``direction`` picks which half is the input.
 * **A/ and B/ folders**: ``root/A/x.png`` pairs with ``root/B/x.png`` (matched by file stem).
 
+Unpaired domains (CycleGAN's ``trainA/`` and ``trainB/``) load through :func:`load_unpaired` into
+the same shape: the shorter domain is repeated to the longer one's length, and the engine shuffles
+the two together; losses of unpaired families never couple image i of A with image i of B.
+
 Anything that cannot form a pair (an image without its partner, an unreadable file, halves or
 partners of different sizes, an odd width) ends in one :class:`UserError` naming the file.
 """
@@ -22,6 +26,7 @@ from gansrv.data.folder import MAX_FILES, _images_in, _open, _square
 from gansrv.errors import UserError
 
 DIRECTIONS = ("AtoB", "BtoA")
+UNPAIRED = "unpaired"
 
 
 def load_pairs(sources: Sequence[str], direction: str, size: int | None = None,
@@ -128,3 +133,27 @@ def _to_arrays(root: Path, rows: list) -> tuple[np.ndarray, np.ndarray]:
     a = _stack([_as_chw(r[2], rgb_a) for r in rows], str(root))
     b = _stack([_as_chw(r[3], rgb_b) for r in rows], str(root))
     return a, b
+
+
+def load_unpaired(sources: Sequence[str], size: int | None, limit: int | None = None) -> Dataset:
+    """``root/trainA`` and ``root/trainB`` (each a flat folder of images) -> a Dataset whose
+    ``images`` are domain A and ``targets`` domain B, both ``size`` x ``size``; ``limit`` caps each."""
+    if len(sources) != 1:
+        raise UserError(f"unpaired data is one folder with trainA/ and trainB/, got {len(sources)} "
+                        f"--data values")
+    root = Path(sources[0])
+    domains = []
+    for name in ("trainA", "trainB"):
+        folder = root / name
+        if not folder.is_dir():
+            raise UserError(f"--data {root}: no {name}/ subfolder (unpaired data is a folder with "
+                            f"trainA/ and trainB/)")
+        files = _files(folder, limit)
+        if not files:
+            raise UserError(f"{folder}: no images")
+        imgs = [(p, _open(p, size)) for p in files]
+        rows = [(p, p, img, img) for p, img in imgs]
+        domains.append(_to_arrays(folder, rows)[0])
+    a, b = domains
+    n = max(len(a), len(b))
+    return Dataset(a[np.arange(n) % len(a)], None, [], str(root), targets=b[np.arange(n) % len(b)])
