@@ -153,7 +153,7 @@ def write_translations(translator, jobs: list[Job], out: Path, batch_size: int, 
               help="Show the progress bar.")
 def translate(model: Path, inputs: tuple[Path, ...], out: Path, resize: bool, batch_size: int,
               overwrite: bool, provider: str, progress: bool) -> None:
-    """Translate images with an image -> image model (pix2pix): INPUTS are files or folders.
+    """Translate images with an image -> image model (pix2pix, cyclegan): INPUTS are files or folders.
 
     Resumable: re-running the same command keeps the finished PNGs and writes the rest.
     """
