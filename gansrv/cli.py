@@ -128,6 +128,7 @@ def _register_builtin_commands() -> None:
     from gansrv.cli_eval import eval_command
     from gansrv.cli_export import export, info
     from gansrv.cli_train import train
+    from gansrv.cli_translate import translate
     from gansrv.demo.command import demo
     from gansrv.generate.command import generate
 
@@ -137,6 +138,7 @@ def _register_builtin_commands() -> None:
     cli.add_command(generate)
     cli.add_command(demo)
     cli.add_command(eval_command)
+    cli.add_command(translate)
 
 
 _register_builtin_commands()

@@ -64,7 +64,9 @@ def info(model: Path, provider: str, as_json: bool) -> None:
     rows = [("file", str(model)), ("family", f"{meta.family} ({meta.kind})"), ("graph", meta.graph),
             ("gansrv", meta.version), ("run", f"{meta.run} step {meta.step}"),
             ("latent size", str(meta.latent_dim)), ("classes", _classes(meta)),
-            ("image", "x".join(map(str, meta.image_shape)) + f" (C x H x W), {meta.channels} channel(s)"),
+            ("image", "x".join(map(str, meta.image_shape)) + f" (C x H x W), {meta.channels} channel(s)"
+             + (f"; any H and W that are multiples of {meta.size_multiple}" if meta.size_multiple
+                else "")),
             ("output range", str(list(meta.output_range)) if meta.output_range else "-"),
             ("opset", str(meta.opset)),
             ("parity", f"max abs error {meta.parity_max_abs_error:.3g} at batch sizes "

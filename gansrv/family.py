@@ -57,6 +57,8 @@ class ExportSpec:
     ``inputs`` maps each input name (``z``, ``label``, ``code``, ``image``) to an example tensor
     whose first axis is the batch axis; the exporter makes that axis dynamic. ``metadata`` is merged
     into the ONNX file's ``metadata_props`` so that the runtime never needs the run directory.
+    ``size_multiple`` > 0 makes height and width of the 4-D inputs dynamic too, in multiples of it
+    (a fully convolutional image -> image graph); parity is then also checked at a second size.
     """
 
     name: str
@@ -64,6 +66,7 @@ class ExportSpec:
     inputs: dict[str, torch.Tensor]
     outputs: list[str] = field(default_factory=lambda: ["image"])
     metadata: dict[str, Any] = field(default_factory=dict)
+    size_multiple: int = 0
 
 
 class Family:
@@ -88,6 +91,15 @@ class Family:
     def image_size(self, config: Any) -> int | None:
         """Side length the data is resized to; None keeps the data's own size."""
         return getattr(config, "image_size", None)
+
+    def pairing(self, config: Any) -> str | None:
+        """None for image data; ``AtoB``/``BtoA`` when ``--data`` holds (A, B) pairs to learn;
+        ``unpaired`` for two unpaired domains (``trainA/``, ``trainB/``).
+
+        Such a family's ``train_step`` gets batches ``(input, target)`` of images in [-1, 1] (one
+        image of each domain when unpaired), and :meth:`sample` gets input images in place of z.
+        """
+        return None
 
     def validate(self, config: Any, data: DataSpec) -> None:
         """Raise :class:`gansrv.errors.UserError` if this config cannot train on this data."""

@@ -23,20 +23,31 @@ class DataSpec:
     class_names: list[str]
     count: int
     fingerprint: str
+    # Paired data (image -> image families): channels of the target images, 0 when unpaired.
+    target_channels: int = 0
 
     @property
     def labelled(self) -> bool:
         return self.num_classes > 0
 
+    @property
+    def paired(self) -> bool:
+        return self.target_channels > 0
+
 
 @dataclass
 class Dataset:
-    """Images as uint8 (N, C, H, W); labels as int64 (N,) or None; class names by index."""
+    """Images as uint8 (N, C, H, W); labels as int64 (N,) or None; class names by index.
+
+    ``targets`` makes the dataset paired: image i's counterpart, uint8 (N, C', H, W) (an image ->
+    image family learns images -> targets); the engine batches the two together.
+    """
 
     images: np.ndarray
     labels: np.ndarray | None
     class_names: list[str] = field(default_factory=list)
     source: str = ""
+    targets: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         self.check()
@@ -50,6 +61,12 @@ class Dataset:
             raise UserError(f"{self.source}: the dataset holds no images")
         if imgs.shape[2] < 1 or imgs.shape[3] < 1:
             raise UserError(f"{self.source}: images of {imgs.shape[2]}x{imgs.shape[3]} pixels")
+        if self.targets is not None:
+            t = self.targets
+            if t.dtype != np.uint8 or t.ndim != 4 or t.shape[1] not in (1, 3) or \
+                    t.shape[0] != imgs.shape[0] or t.shape[2:] != imgs.shape[2:]:
+                raise UserError(f"{self.source}: targets must be uint8 (N, C, H, W) matching the "
+                                f"images {imgs.shape}, got {t.dtype} {t.shape}")
         if self.labels is not None:
             if len(self.labels) != len(imgs):
                 raise UserError(f"{self.source}: {len(imgs)} images but {len(self.labels)} labels")
@@ -70,7 +87,8 @@ class Dataset:
         if n <= 0:
             raise UserError(f"--limit must be positive, got {n}")
         labels = None if self.labels is None else self.labels[:n]
-        return Dataset(self.images[:n], labels, self.class_names, self.source)
+        targets = None if self.targets is None else self.targets[:n]
+        return Dataset(self.images[:n], labels, self.class_names, self.source, targets)
 
     def resized(self, size: int | None, channels: int | None = None) -> Dataset:
         images = self.images if size is None else resize_images(self.images, size)
@@ -78,7 +96,10 @@ class Dataset:
             images = np.repeat(images, 3, axis=1)
         elif channels == 1 and images.shape[1] == 3:
             images = _to_gray(images)
-        return Dataset(images, self.labels, self.class_names, self.source)
+        targets = self.targets
+        if targets is not None and size is not None:
+            targets = resize_images(targets, size)
+        return Dataset(images, self.labels, self.class_names, self.source, targets)
 
     def fingerprint(self) -> str:
         """sha256 of pixels, labels and class names: ties a run and its exports to its data."""
@@ -88,6 +109,9 @@ class Dataset:
         if self.labels is not None:
             h.update(np.ascontiguousarray(self.labels.astype("<i8")).tobytes())
             h.update("\x00".join(self.class_names).encode())
+        if self.targets is not None:
+            h.update(b"targets" + repr(self.targets.shape).encode())
+            h.update(np.ascontiguousarray(self.targets).tobytes())
         return h.hexdigest()
 
     def spec(self) -> DataSpec:
@@ -99,6 +123,7 @@ class Dataset:
             class_names=list(self.class_names) if labelled else [],
             count=len(self.images),
             fingerprint=self.fingerprint(),
+            target_channels=0 if self.targets is None else int(self.targets.shape[1]),
         )
 
 

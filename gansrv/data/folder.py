@@ -44,6 +44,11 @@ def _open(path: Path, size: int | None):
         raise UserError(f"{path}: unreadable image ({exc})") from None
 
 
+def open_image(path: Path):
+    """One image as grey (L) or RGB; unreadable files and decompression bombs are one UserError."""
+    return _open(path, None)
+
+
 def _square(img, size: int):
     from PIL import Image
 

@@ -15,6 +15,7 @@ from gansrv.runtime.metadata import ModelInfo, TensorInfo
 from gansrv.train.load import LoadedRun
 
 IMAGE_RANGE = (-1.0, 1.0)
+IMAGE_OUTPUTS = ("image", "translated")
 
 
 def meaning(name: str, latent_dim: int, num_classes: int) -> str:
@@ -24,16 +25,24 @@ def meaning(name: str, latent_dim: int, num_classes: int) -> str:
         "label": f"class index: int64 (batch,), 0..{num_classes - 1}",
         "code": "latent code: float32 (batch, codes)",
         "image": "image: float32 (batch, C, H, W), values in [-1, 1]",
+        "translated": "translated image: float32 (batch, C, H, W), values in [-1, 1]",
+        "target": "target image of the pair: float32 (batch, C, H, W), values in [-1, 1]",
         "logit": "discriminator logit: float32 (batch,), > 0 means judged real",
         "energy": "reconstruction energy: float32 (batch,), lower means judged more real",
         "reconstruction": "the autoencoder's reconstruction: float32 (batch, C, H, W), unbounded",
+        "patch_logits": "PatchGAN logits: float32 (batch, 1, h, w), one per image patch, > 0 means "
+                        "judged real",
     }.get(name, name)
 
 
-def tensor_info(name: str, value: Any, latent_dim: int, num_classes: int) -> TensorInfo:
+def tensor_info(name: str, value: Any, latent_dim: int, num_classes: int,
+                size_multiple: int = 0) -> TensorInfo:
+    """Shape with the dynamic axes by name: ``batch``, and ``height``/``width`` when they are."""
     dtype = str(value.dtype).removeprefix("torch.")
-    return TensorInfo(name, dtype, ["batch", *[int(s) for s in value.shape[1:]]],
-                      meaning(name, latent_dim, num_classes))
+    shape: list[Any] = ["batch", *[int(s) for s in value.shape[1:]]]
+    if size_multiple and len(shape) == 4:
+        shape[2:] = ["height", "width"]
+    return TensorInfo(name, dtype, shape, meaning(name, latent_dim, num_classes))
 
 
 def build_info(run: LoadedRun, spec: ExportSpec, outputs: dict[str, Any], opset: int) -> ModelInfo:
@@ -47,17 +56,20 @@ def build_info(run: LoadedRun, spec: ExportSpec, outputs: dict[str, Any], opset:
     kind = run.family.kind_for(run.config).value
     conditional = "label" in spec.inputs or kind == "conditional"
     k = run.spec.num_classes if conditional else 0
-    ins = [tensor_info(n, v, latent, k) for n, v in spec.inputs.items()]
-    outs = [tensor_info(n, v, latent, k) for n, v in outputs.items()]
-    image = outputs.get("image", spec.inputs.get("image"))
+    m = spec.size_multiple
+    ins = [tensor_info(n, v, latent, k, m) for n, v in spec.inputs.items()]
+    outs = [tensor_info(n, v, latent, k, m) for n, v in outputs.items()]
+    # ONNX names are single-assignment: an image -> image graph outputs ``translated``.
+    out_name = next((n for n in IMAGE_OUTPUTS if n in outputs), None)
+    image = outputs[out_name] if out_name else spec.inputs.get("image")
     shape = tuple(int(s) for s in image.shape[1:]) if image is not None else (run.spec.channels, 0, 0)
     return ModelInfo(
         version=__version__, family=run.family.name, kind=kind, graph=spec.name,
         inputs=ins, outputs=outs, latent_dim=latent, num_classes=k,
         class_names=list(run.spec.class_names) if conditional else [], image_shape=shape, channels=shape[0],
-        output_range=IMAGE_RANGE if "image" in outputs else None, opset=opset,
+        output_range=IMAGE_RANGE if out_name else None, opset=opset,
         parity_max_abs_error=float("nan"), parity_batch_sizes=[],
         data_fingerprint=run.spec.fingerprint, run=run.checkpoint.parent.parent.name,
         step=run.step, config=asdict(run.config),
-        extra={str(k2): str(v) for k2, v in spec.metadata.items()},
+        extra={str(k2): str(v) for k2, v in spec.metadata.items()}, size_multiple=m,
     )

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import json
 import logging
 import math
 import warnings
@@ -24,6 +25,7 @@ from gansrv.errors import UserError
 from gansrv.export import parity
 from gansrv.export.metadata import build_info
 from gansrv.family import ExportSpec
+from gansrv.runtime.metadata import MAX_SIDE
 from gansrv.train.load import LoadedRun, load_run
 
 DEFAULT_OPSET = 20
@@ -107,12 +109,17 @@ def export_graph(run: LoadedRun, spec: ExportSpec, path: Path, opset: int, toler
     prog.save(str(path), external_data=False)
     onnx.checker.check_model(str(path), full_check=True)
     _refuse_random_ops(onnx.load(str(path)), spec.name)
-    err = parity.max_abs_error(path, reference, spec, run.spec.num_classes)
+    sizes = parity.check_sizes(spec)
+    err = parity.max_abs_error(path, reference, spec, run.spec.num_classes, sizes=sizes)
+    where = f"batch sizes {', '.join(map(str, parity.BATCH_SIZES))}"
+    if len(sizes) > 1:
+        where += f" at {' and '.join(f'{h}x{w}' for h, w in sizes)}"
     if not err <= tolerance:
-        raise ExportError(f"{spec.name}: onnxruntime differs from torch by {err:.3g} (max abs, batch "
-                          f"sizes {', '.join(map(str, parity.BATCH_SIZES))}), above --tolerance "
-                          f"{tolerance:g}; nothing written")
+        raise ExportError(f"{spec.name}: onnxruntime differs from torch by {err:.3g} (max abs, "
+                          f"{where}), above --tolerance {tolerance:g}; nothing written")
     info.parity_max_abs_error, info.parity_batch_sizes = err, list(parity.BATCH_SIZES)
+    if len(sizes) > 1:
+        info.extra["parity_sizes"] = json.dumps([list(s) for s in sizes])
     _set_metadata(prog, info.to_props())
     prog.save(str(path), external_data=False)
     return err
@@ -162,7 +169,8 @@ def _export(module: Any, spec: ExportSpec, opset: int) -> Any:
     import torch
 
     batch = torch.export.Dim("batch", min=1, max=MAX_BATCH)
-    args = tuple(spec.inputs.values())
+    args = tuple(_traceable(a, spec.size_multiple) for a in spec.inputs.values())
+    dims = tuple(_dynamic_axes(batch, a.dim(), spec.size_multiple) for a in args)
     quiet = logging.getLogger("torch.onnx"), logging.getLogger("torch.export")
     levels = [lg.level for lg in quiet]
     try:
@@ -172,7 +180,7 @@ def _export(module: Any, spec: ExportSpec, opset: int) -> Any:
             warnings.simplefilter("ignore")
             return torch.onnx.export(
                 module, args, dynamo=True, verbose=False, opset_version=opset,
-                dynamic_shapes=tuple({0: batch} for _ in args), input_names=list(spec.inputs),
+                dynamic_shapes=dims, input_names=list(spec.inputs),
                 output_names=list(spec.outputs))
     except Exception as exc:
         raise ExportError(f"{spec.name}: torch.onnx.export failed ({type(exc).__name__}: "
@@ -180,6 +188,29 @@ def _export(module: Any, spec: ExportSpec, opset: int) -> Any:
     finally:
         for lg, level in zip(quiet, levels):
             lg.setLevel(level)
+
+
+def _traceable(example: Any, multiple: int) -> Any:
+    """An example image at least two multiples high and wide: the tracer specialises a dynamic axis
+    whose example value is 1 (here: one block) to a constant."""
+    import torch
+
+    if not multiple or example.dim() != 4 or min(example.shape[2:]) >= 2 * multiple:
+        return example
+    n, c, h, w = example.shape
+    return torch.rand(n, c, max(h, 2 * multiple), max(w, 2 * multiple), dtype=example.dtype) * 2 - 1
+
+
+def _dynamic_axes(batch: Any, ndim: int, multiple: int) -> dict[int, Any]:
+    """Batch always; height and width of image inputs too when the graph takes any multiple."""
+    import torch
+
+    if not multiple or ndim != 4:
+        return {0: batch}
+    top = MAX_SIDE // multiple
+    h = torch.export.Dim("height_blocks", min=1, max=top)
+    w = torch.export.Dim("width_blocks", min=1, max=top)
+    return {0: batch, 2: h * multiple if multiple > 1 else h, 3: w * multiple if multiple > 1 else w}
 
 
 def _set_metadata(prog: Any, props: dict[str, str]) -> None:

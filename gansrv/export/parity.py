@@ -18,14 +18,29 @@ from gansrv.family import ExportSpec
 BATCH_SIZES = (1, 7)
 
 
-def random_inputs(spec: ExportSpec, batch: int, num_classes: int, rng: np.random.Generator
-                  ) -> dict[str, np.ndarray]:
-    """Fresh inputs shaped like the spec's examples: normal z, images in [-1, 1], valid labels."""
+def check_sizes(spec: ExportSpec) -> list[tuple[int, int] | None]:
+    """Image sizes parity runs at: the example's (None); with dynamic height and width, also one
+    taller by one multiple and wider by two, so that a size baked into the graph shows."""
+    m = spec.size_multiple
+    images = [v for v in spec.inputs.values() if v.dim() == 4]
+    if not m or not images:
+        return [None]
+    h, w = int(images[0].shape[2]), int(images[0].shape[3])
+    return [(h, w), (h + m, w + 2 * m)]
+
+
+def random_inputs(spec: ExportSpec, batch: int, num_classes: int, rng: np.random.Generator,
+                  size: tuple[int, int] | None = None) -> dict[str, np.ndarray]:
+    """Fresh inputs shaped like the spec's examples: normal z, images in [-1, 1], valid labels;
+    ``size`` replaces the height and width of 4-D inputs."""
     feeds = {}
     for name, example in spec.inputs.items():
         shape = (batch, *example.shape[1:])
+        if size is not None and len(shape) == 4:
+            shape = (batch, shape[1], *size)
         if example.dtype.is_floating_point:
-            x = rng.uniform(-1, 1, shape) if name == "image" else rng.standard_normal(shape)
+            pixels = name in ("image", "target")
+            x = rng.uniform(-1, 1, shape) if pixels else rng.standard_normal(shape)
             feeds[name] = x.astype(np.float32)
         else:
             high = num_classes if num_classes > 0 else int(example.max()) + 1
@@ -43,15 +58,17 @@ def torch_outputs(module: Any, feeds: dict[str, np.ndarray]) -> list[np.ndarray]
 
 
 def max_abs_error(path: Path, reference: Any, spec: ExportSpec, num_classes: int,
-                  batch_sizes: Sequence[int] = BATCH_SIZES) -> float:
-    """Largest |onnxruntime - torch| over all outputs and batch sizes (inf on a shape mismatch)."""
+                  batch_sizes: Sequence[int] = BATCH_SIZES,
+                  sizes: Sequence[tuple[int, int] | None] = (None,)) -> float:
+    """Largest |onnxruntime - torch| over all outputs, batch sizes and image sizes (inf on a shape
+    mismatch)."""
     from gansrv.runtime.session import session
 
     sess = session(path, "cpu", cache=False)
     rng = np.random.default_rng()  # fresh entropy: not the example inputs the graph was traced on
     worst = 0.0
-    for batch in batch_sizes:
-        feeds = random_inputs(spec, batch, num_classes, rng)
+    for batch, size in [(b, s) for s in sizes for b in batch_sizes]:
+        feeds = random_inputs(spec, batch, num_classes, rng, size)
         got = sess.run(list(spec.outputs), feeds)
         want = torch_outputs(reference, feeds)
         for g, w in zip(got, want):

@@ -38,7 +38,8 @@ def manifest_for(plan: Plan, model: Path, seed: int, truncation: float | None, f
             "truncation": truncation, "plan": plan.params}
 
 
-def check_destination(out: Path, manifest: dict, overwrite: bool) -> bool:
+def check_destination(out: Path, manifest: dict, overwrite: bool, name: str = MANIFEST,
+                      tool: str = "gansrv generate") -> bool:
     """Decide whether ``out`` may be written; True when old files must be cleared first.
 
     Same manifest: resume. Empty or missing folder: fresh. Anything else (another dataset, or
@@ -49,7 +50,7 @@ def check_destination(out: Path, manifest: dict, overwrite: bool) -> bool:
     if not out.exists() or not any(out.iterdir()):
         return False
     old = None
-    mpath = out / MANIFEST
+    mpath = out / name
     if mpath.is_file():
         try:
             old = json.loads(mpath.read_text(encoding="utf-8"))
@@ -58,7 +59,7 @@ def check_destination(out: Path, manifest: dict, overwrite: bool) -> bool:
     if old == manifest:
         return False
     if not overwrite:
-        what = "another dataset" if old is not None else "files that gansrv generate did not write"
+        what = "another dataset" if old is not None else f"files that {tool} did not write"
         raise UserError(f"--out {out} is not empty and holds {what}; choose an empty folder or pass "
                         f"--overwrite")
     return True

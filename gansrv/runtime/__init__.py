@@ -8,6 +8,7 @@ from gansrv.runtime.generator import Generator, balanced_labels, noise, to_uint8
 from gansrv.runtime.metadata import ModelInfo, TensorInfo, parse
 from gansrv.runtime.model import LoadedModel, load, read_info
 from gansrv.runtime.session import resolve_providers
+from gansrv.runtime.translator import Translator
 
 __all__ = ["Generator", "LoadedModel", "ModelInfo", "TensorInfo", "balanced_labels", "load", "noise",
-           "parse", "read_info", "resolve_providers", "to_uint8"]
+           "parse", "read_info", "resolve_providers", "to_uint8", "Translator"]

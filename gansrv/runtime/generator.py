@@ -62,6 +62,9 @@ class Generator:
 
     def __init__(self, model: LoadedModel):
         info = model.info
+        if info.kind == "image":
+            raise UserError(f"{model.path}: an image -> image model ({info.family}); translate "
+                            f"images with it ('gansrv translate', gansrv.runtime.Translator)")
         if info.graph != "generator" or "z" not in info.input_names():
             raise UserError(f"{model.path}: a {info.graph!r} graph with inputs {info.input_names()}; "
                             f"generate needs the generator file of an export")

@@ -43,6 +43,8 @@ OPTIONAL_KEYS: dict[str, str] = {
     "run": "name of the run directory it was exported from",
     "step": "training step of the exported checkpoint",
     "config": "JSON of the family's hyperparameters",
+    "size_multiple": "image graphs with dynamic height and width: both must be multiples of this "
+                     "(absent: the image size is fixed to image_shape)",
 }
 
 
@@ -80,6 +82,7 @@ class ModelInfo:
     step: int | None = None
     config: dict[str, Any] = field(default_factory=dict)
     extra: dict[str, str] = field(default_factory=dict)  # other gansrv.* keys (family-specific)
+    size_multiple: int = 0  # > 0: any H and W that are multiples of it; 0: image_shape's only
 
     def input_names(self) -> list[str]:
         return [t.name for t in self.inputs]
@@ -100,6 +103,8 @@ class ModelInfo:
         }
         if self.step is not None:
             values["step"] = self.step
+        if self.size_multiple:
+            values["size_multiple"] = self.size_multiple
         props = {PREFIX + k: _encode(v) for k, v in values.items()}
         props.update({PREFIX + k: str(v) for k, v in self.extra.items()})
         return props
@@ -137,6 +142,8 @@ def _build(v: dict[str, str]) -> ModelInfo:
     _bounded("image_shape", shape, 1, MAX_SIDE)
     _bounded("latent_dim", [int(v["latent_dim"])], 0, MAX_LATENT)
     _bounded("num_classes", [int(v["num_classes"])], 0, MAX_CLASSES)
+    multiple = int(v.get("size_multiple", 0))
+    _bounded("size_multiple", [multiple], 0, MAX_SIDE)
     known = set(KEYS) | set(OPTIONAL_KEYS)
     return ModelInfo(
         version=v["version"], family=v["family"], kind=v["kind"], graph=v["graph"],
@@ -150,7 +157,7 @@ def _build(v: dict[str, str]) -> ModelInfo:
         data_fingerprint=v["data_fingerprint"], run=v.get("run", ""),
         step=int(v["step"]) if "step" in v else None,
         config=json.loads(v["config"]) if "config" in v else {},
-        extra={k: s for k, s in v.items() if k not in known},
+        extra={k: s for k, s in v.items() if k not in known}, size_multiple=multiple,
     )
 
 

@@ -31,6 +31,13 @@ def _check_bounds(opts: TrainOptions) -> None:
 
 
 def _load_data(family: Family, config: Any, opts: TrainOptions, named: dict | None):
+    direction = family.pairing(config)
+    if direction is not None:
+        from gansrv.data.paired import UNPAIRED, load_pairs, load_unpaired
+
+        if direction == UNPAIRED:
+            return load_unpaired(opts.data, family.image_size(config), opts.limit)
+        return load_pairs(opts.data, direction, size=family.image_size(config), limit=opts.limit)
     data = load_dataset(opts.data, size=family.image_size(config), limit=opts.limit,
                         extra_named=named)
     needs = family.needs_labels or family.kind_for(config) is Kind.CONDITIONAL

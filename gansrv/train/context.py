@@ -11,11 +11,15 @@ import torch
 
 
 class BatchStream:
-    """Endless shuffled batches; the order depends only on (seed, batches consumed so far)."""
+    """Endless shuffled batches; the order depends only on (seed, batches consumed so far).
+
+    A batch is ``(images, labels)``, or ``(images, targets)`` for paired data (both in [-1, 1]).
+    """
 
     def __init__(self, images: torch.Tensor, labels: torch.Tensor | None, batch_size: int,
-                 seed: int, device: torch.device, consumed: int = 0):
-        self.images, self.labels = images, labels
+                 seed: int, device: torch.device, consumed: int = 0,
+                 targets: torch.Tensor | None = None):
+        self.images, self.labels, self.targets = images, labels, targets
         self.batch_size = min(batch_size, len(images))
         self.per_epoch = len(images) // self.batch_size
         self.seed, self.device, self.consumed = seed, device, consumed
@@ -31,9 +35,14 @@ class BatchStream:
         epoch, pos = divmod(self.consumed, self.per_epoch)
         idx = self._order(epoch)[pos * self.batch_size:(pos + 1) * self.batch_size]
         self.consumed += 1
-        x = self.images[idx].to(self.device, non_blocking=True).float().div_(127.5).sub_(1.0)
+        x = self._pixels(self.images[idx])
+        if self.targets is not None:
+            return x, self._pixels(self.targets[idx])
         y = None if self.labels is None else self.labels[idx].to(self.device)
         return x, y
+
+    def _pixels(self, images: torch.Tensor) -> torch.Tensor:
+        return images.to(self.device, non_blocking=True).float().div_(127.5).sub_(1.0)
 
     @property
     def epoch(self) -> float:

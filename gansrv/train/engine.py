@@ -73,8 +73,9 @@ class Trainer:
         self.modules = {k: m.to(self.device) for k, m in family.build(config, self.spec).items()}
         self.optimizers = family.optimizers(config, self.modules)
         labels = None if data.labels is None else torch.from_numpy(data.labels)
+        targets = None if data.targets is None else torch.from_numpy(data.targets)
         stream = BatchStream(torch.from_numpy(data.images), labels, opts.batch_size, opts.seed,
-                             self.device)
+                             self.device, targets=targets)
         gen = torch.Generator(device=self.device).manual_seed(opts.seed + 1)
         self.ctx = StepContext(self.modules, self.optimizers, config, self.device,
                                self.spec.num_classes, stream, gen)
@@ -82,7 +83,8 @@ class Trainer:
         self.acc: dict[str, float] = {}
         self.acc_n = 0
         self.logged_at = 0.0  # training time at the last metrics row, for its it/s
-        self.sample_z, self.sample_labels = self._fixed_samples()
+        self.sample_targets: torch.Tensor | None = None
+        self.sample_z, self.sample_labels = self._fixed_samples(data)
 
     # -- state ------------------------------------------------------------------------------
     def _meta(self) -> dict[str, str]:
@@ -136,7 +138,11 @@ class Trainer:
         atomic.write_text(path, "".join(json.dumps(r) + "\n" for r in rows))
 
     # -- sampling ---------------------------------------------------------------------------
-    def _fixed_samples(self) -> tuple[torch.Tensor, torch.Tensor | None]:
+    def _fixed_samples(self, data: Dataset) -> tuple[torch.Tensor, torch.Tensor | None]:
+        if data.targets is not None:  # paired: the first pairs' inputs stand in for z
+            n = min(GRID_COLS, len(data))
+            self.sample_targets = torch.from_numpy(data.targets[:n]).float() / 127.5 - 1
+            return torch.from_numpy(data.images[:n]).float() / 127.5 - 1, None
         gen = torch.Generator().manual_seed(self.opts.seed + 2)
         latent = self.family.latent_dim(self.config)
         if self.family.kind_for(self.config) is Kind.CONDITIONAL and self.spec.num_classes:
@@ -155,11 +161,14 @@ class Trainer:
             imgs = self.family.sample(self.modules, self.sample_z.to(self.device), labels)
         for m in self.modules.values():
             m.train()
+        if self.sample_targets is not None:  # rows: inputs, outputs, targets
+            imgs = _grid_rows([self.sample_z, imgs.float().cpu(), self.sample_targets])
         row_labels = None
         if self.sample_labels is not None:
             names = self.spec.class_names
             row_labels = [names[i] for i in range(len(self.sample_labels) // GRID_COLS)]
-        grid = pictures.grid_image(pictures.to_uint8(imgs.float().cpu().numpy()), GRID_COLS,
+        cols = len(self.sample_z) if self.sample_targets is not None else GRID_COLS
+        grid = pictures.grid_image(pictures.to_uint8(imgs.float().cpu().numpy()), cols,
                                    row_labels, f"{self.family.name}  step {self.ctx.step}")
         path = self.out / "samples" / f"step-{self.ctx.step:06d}.png"
         pictures.save_png(path, grid)
@@ -234,6 +243,15 @@ class Trainer:
         self.write_curves()
         return {"reason": reason, "step": self.ctx.step, "checkpoint": str(last),
                 "grid": str(grid), "elapsed": self.elapsed}
+
+
+def _grid_rows(rows: list[torch.Tensor]) -> torch.Tensor:
+    """Stack image batches into one: centre-cut to the smallest size, grey repeated to RGB when any
+    batch is RGB (an image -> image family may output a cut or another channel count)."""
+    c = max(r.shape[1] for r in rows)
+    h, w = min(r.shape[2] for r in rows), min(r.shape[3] for r in rows)
+    cut = [r[:, :, (r.shape[2] - h) // 2:][:, :, :h, (r.shape[3] - w) // 2:][..., :w] for r in rows]
+    return torch.cat([r.expand(-1, c, -1, -1) if r.shape[1] != c else r for r in cut])
 
 
 def _progress(total: int, initial: int, enabled: bool, name: str):
