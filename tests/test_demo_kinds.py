@@ -34,7 +34,7 @@ WZ, WC, EMB = (RNG.standard_normal(s).astype(np.float32) * 0.5
 
 
 def info(kind: str, inputs: list[TensorInfo], output: TensorInfo, **kw) -> ModelInfo:
-    c, h, w = output.shape[1:]
+    c, h, w = (d if isinstance(d, int) else 16 for d in output.shape[1:])
     fields = dict(version="0.1.0", family=f"handmade-{kind}", kind=kind, graph="generator", inputs=inputs,
                   outputs=[output], latent_dim=0, num_classes=0, class_names=[], image_shape=(c, h, w),
                   channels=c, output_range=(-1.0, 1.0), opset=17, parity_max_abs_error=0.0,
@@ -73,10 +73,12 @@ def code_model(path: Path, code_range: str = "[-1.0, 1.0]") -> Path:
     return save(path, nodes, list(vi.values()), [out], inits, meta)
 
 
-def invert_model(path: Path, kind: str = "image") -> Path:
-    """output = -image on (batch, 3, 16, 16): uint8 v comes back as 255 - v."""
-    shape = ["batch", 3, 16, 16]
-    meta = info(kind, [TensorInfo("image", "float32", shape)], TensorInfo("output", "float32", shape))
+def invert_model(path: Path, kind: str = "image", multiple: int = 0) -> Path:
+    """output = -image on (batch, 3, 16, 16), or (batch, 3, H, W) with H, W multiples of `multiple`:
+    uint8 v comes back as 255 - v."""
+    shape = ["batch", 3, "height", "width"] if multiple else ["batch", 3, 16, 16]
+    meta = info(kind, [TensorInfo("image", "float32", shape)], TensorInfo("output", "float32", shape),
+                size_multiple=multiple, image_shape=(3, 16, 16), channels=3)
     return save(path, [helper.make_node("Neg", ["image"], ["output"])],
                 [helper.make_tensor_value_info("image", TensorProto.FLOAT, shape)],
                 [helper.make_tensor_value_info("output", TensorProto.FLOAT, shape)], {}, meta)
@@ -89,8 +91,8 @@ def served(tmp_path_factory: pytest.TempPathFactory):
     root = tmp_path_factory.mktemp("kinds")
     example = root / "example.png"
     Image.fromarray(RNG.integers(0, 256, (40, 30, 3), dtype=np.uint8)).save(example)
-    models, _ = load_models([code_model(root / "info.onnx"), invert_model(root / "invert.onnx")],
-                            provider="cpu")
+    models, _ = load_models([code_model(root / "info.onnx"), invert_model(root / "invert.onnx"),
+                             invert_model(root / "anysize.onnx", multiple=8)], provider="cpu")
     app = build_app(models, LIMITS, examples=[example])
     _, url, _ = launch(app, "127.0.0.1", free_port(), prevent_thread_lock=True, quiet=True)
     try:
@@ -128,6 +130,17 @@ def test_translate_shows_input_beside_output(served, tmp_path: Path):
                                          api_name="/translate")
     seen, out = np.asarray(Image.open(seen_path)), np.asarray(Image.open(out_path))
     assert seen.shape == out.shape == (16, 16, 3)  # centre-cropped 40x30 -> resized to the input's 16x16
+    assert np.abs(out.astype(int) - (255 - seen.astype(int))).max() <= 1
+
+
+def test_dynamic_size_model_gets_the_upload_rounded_to_its_multiple(served):
+    """pix2pix/cyclegan export any H, W that are multiples of size_multiple: a 40x30 upload is cut to
+    40x24 (height x width: 40 and 24 are the multiples of 8 below 40 and 30), not resized to 16x16."""
+    client, root = served
+    seen_path, out_path = client.predict("anysize", gradio_client.handle_file(str(root / "example.png")),
+                                         api_name="/translate")
+    seen, out = np.asarray(Image.open(seen_path)), np.asarray(Image.open(out_path))
+    assert seen.shape == out.shape == (40, 24, 3)
     assert np.abs(out.astype(int) - (255 - seen.astype(int))).max() <= 1
 
 

@@ -11,8 +11,11 @@ Input contract for the kinds no family exports yet (checked when the demo loads 
   1 <= K <= 8 continuous codes (slider range: metadata ``gansrv.code_range``, default [-2, 2]),
   and ``label`` int64 (batch,) for the categorical code when ``num_classes`` > 0 (its values named
   by ``class_names``); output images in ``output_range``.
-- ``image`` (image→image): one input ``image`` float32 (batch, C, H, W) with fixed C, H, W, in the
-  same value range as the output. Uploads are centre-cropped to the input's aspect and resized.
+- ``image`` (image→image): one input ``image`` float32 (batch, C, H, W) with fixed C and either fixed
+  H, W or dynamic ones that are multiples of the metadata's ``size_multiple`` (what pix2pix and
+  cyclegan export), in the same value range as the output. Uploads are centre-cropped to the input's
+  aspect and resized; for a dynamic-size model, to the upload's size rounded down to the multiple
+  (at most 512 pixels a side).
 """
 
 from __future__ import annotations
@@ -141,12 +144,13 @@ def translate(model: DemoModel, limits: Limits, path: str | None) -> tuple[np.nd
         raise UserError(f"model {model.name!r} is {KINDS[model.kind].label}: it takes no image")
     if not path:
         raise UserError("upload an image first")
-    _, c, h, w = model.info.inputs[0].shape
+    c = model.info.inputs[0].shape[1]
     try:
         with Image.open(path) as im:
             if im.width * im.height > limits.max_upload_pixels:
                 raise UserError(f"image of {im.width}×{im.height} pixels is larger than the demo accepts "
                                 f"({limits.max_upload_pixels:,} pixels)")
+            h, w = _input_size(model, im.height, im.width)
             im = _fit(im.convert("L" if c == 1 else "RGB"), w, h)
     except (OSError, Image.DecompressionBombError) as exc:
         raise UserError(f"not an image the demo can read ({type(exc).__name__})") from None
@@ -154,6 +158,20 @@ def translate(model: DemoModel, limits: Limits, path: str | None) -> tuple[np.nd
     lo, hi = model.info.output_range or (-1.0, 1.0)
     x = (pixels.astype(np.float32) * ((hi - lo) / 255.0) + lo).transpose(2, 0, 1)[None]
     return _squeeze(pixels), _squeeze(model.run({"image": x})[0])
+
+
+MAX_DYNAMIC_SIDE = 512  # an upload to a dynamic-size model is cut down to this (CPU time per request)
+
+
+def _input_size(model: DemoModel, height: int, width: int) -> tuple[int, int]:
+    """The graph's fixed (H, W), or for a dynamic-size graph the upload's size rounded down to the
+    model's multiple (at least one multiple, at most MAX_DYNAMIC_SIDE a side)."""
+    _, _, h, w = model.info.inputs[0].shape
+    if isinstance(h, int) and isinstance(w, int):
+        return h, w
+    m = model.info.size_multiple
+    top = max(m, MAX_DYNAMIC_SIDE // m * m)
+    return max(m, min(height, top) // m * m), max(m, min(width, top) // m * m)
 
 
 def _fit(im: Image.Image, w: int, h: int) -> Image.Image:

@@ -159,7 +159,9 @@ def _check_contract(model: DemoModel) -> None:
             raise UserError(f"{model.path}: gansrv.code_range [{lo}, {hi}] is empty")
     else:
         shape = info.inputs[0].shape
-        ok = names == ["image"] and len(shape) == 4 and all(isinstance(d, int) and d > 0 for d in shape[1:])
+        # fixed H and W, or any multiple of size_multiple (what pix2pix and cyclegan export)
+        sized = all(isinstance(d, int) and d > 0 for d in shape[2:]) or info.size_multiple > 0
+        ok = names == ["image"] and len(shape) == 4 and isinstance(shape[1], int) and sized
     if not ok:
         want = ("z, code (1..8 values) and label if it has classes" if info.kind == "code"
                 else "image (batch, C, H, W)")
