@@ -8,7 +8,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import tempfile
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -25,9 +24,8 @@ def atomic_path(path: str | os.PathLike, durable: bool = True) -> Iterator[Path]
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    tmp_path = Path(tmp)
+    tmp_path = _temp_name(path)
+    os.close(os.open(tmp_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666))  # umask permissions
     try:
         yield tmp_path
         if durable:
@@ -43,14 +41,11 @@ def atomic_path(path: str | os.PathLike, durable: bool = True) -> Iterator[Path]
 def write_bytes(path: str | os.PathLike, data: bytes, durable: bool = True) -> None:
     """Write ``data`` to a temporary file beside ``path`` and rename it into place.
 
-    The temporary name is derived from the target, the process and the thread (unique without
-    mkstemp's retries; ``.<name>.<pid>-<thread>.tmp``, which writers' clean-ups match with
-    ``.*.tmp``), the file gets the usual umask permissions, and the folder is created only when
-    missing: three syscalls fewer per file than :func:`atomic_path`, which ``gansrv generate``
-    pays once per image.
+    Made for many small files (``gansrv generate`` pays it once per image): the folder is created
+    only when missing and the temporary name needs no retries (:func:`_temp_name`).
     """
     path = Path(path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}-{threading.get_ident()}.tmp")
+    tmp = _temp_name(path)
     flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_BINARY", 0)
     try:
         fd = os.open(tmp, flags, 0o666)
@@ -73,6 +68,13 @@ def write_bytes(path: str | os.PathLike, data: bytes, durable: bool = True) -> N
         raise
     if durable:
         _fsync_dir(path.parent)
+
+
+def _temp_name(path: Path) -> Path:
+    """``.<name>.<pid>-<thread>.tmp`` beside ``path``: unique among live writers without mkstemp's
+    random retries, created with the umask's permissions (mkstemp's are 0600), and matched by the
+    writers' clean-up pattern ``.*.tmp``."""
+    return path.with_name(f".{path.name}.{os.getpid()}-{threading.get_ident()}.tmp")
 
 
 def write_text(path: str | os.PathLike, text: str) -> None:
