@@ -85,7 +85,7 @@ def last_logged_step(run_dir: Path) -> int:
 
 
 def test_training_killed_anywhere_resumes_to_the_uninterrupted_weights(tmp_path: Path) -> None:
-    steps, every = 60, 3
+    steps, every = 300, 3
     full, part = tmp_path / "full", tmp_path / "part"
     common = [*TINY, "--g-hidden", "32", "--checkpoint-every", str(every), "--keep-checkpoints", "1"]
     subprocess.run([GANSRV, "train", "gan", "--steps", str(steps), "--out", str(full), *common],
@@ -120,7 +120,7 @@ def test_training_killed_anywhere_resumes_to_the_uninterrupted_weights(tmp_path:
 
 def test_generate_killed_anywhere_ends_byte_identical(exports, tmp_path: Path) -> None:  # noqa: F811
     model = exports("cgan").generator
-    n = "3000"
+    n = "10000"
     full, part = tmp_path / "full", tmp_path / "part"
     subprocess.run([GANSRV, "generate", str(model), "--n", n, "--out", str(full), "--no-progress"],
                    check=True, capture_output=True, timeout=300)
