@@ -13,11 +13,15 @@ $(BIN)/gansrv: pyproject.toml constraints.txt
 
 install: $(BIN)/gansrv
 
-# Train a conditional GAN on the embedded digits dataset (no network, no files from elsewhere).
+# The main job end to end on the embedded digits dataset (no network, no files from elsewhere):
+# train a conditional GAN, export it to ONNX (parity-checked), write a labelled dataset from it.
 quickstart: install
-	rm -rf $(RUN)
+	rm -rf $(RUN) $(RUN)-dataset
 	$(BIN)/gansrv train cgan --data digits --steps 1500 --out $(RUN)
-	@echo "samples: $(RUN)/samples/  loss curves: $(RUN)/loss.png"
+	$(BIN)/gansrv export $(RUN) --onnx -o exported/quickstart.onnx
+	$(BIN)/gansrv generate exported/quickstart.onnx --per-class 100 --out $(RUN)-dataset
+	@echo "samples: $(RUN)/samples/  loss curves: $(RUN)/loss.png  model: exported/quickstart.onnx"
+	@echo "dataset: $(RUN)-dataset/ (1,000 labelled PNGs + metadata.jsonl)  demo: $(BIN)/gansrv demo exported/quickstart.onnx"
 
 test: install
 	$(BIN)/python -m pytest
