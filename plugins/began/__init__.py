@@ -12,7 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from gansrv import hookimpl
-from gansrv.family import Family, Kind, option
+from gansrv.family import option
+from gansrv.nn.autoencoder_family import AutoencoderFamily
 
 
 @dataclass
@@ -36,34 +37,22 @@ class Config:
     beta1: float = option(0.5, "Adam beta1.", min=0.0, max=0.9999)
 
 
-class BEGAN(Family):
+class BEGAN(AutoencoderFamily):
     name = "began"
     description = "Boundary equilibrium GAN: autoencoder D, L1 energy, k_t control, convergence M."
-    kind = Kind.NOISE
     Config = Config
     smoke_args = ("--g-width", "16", "--d-width", "16", "--code-dim", "16")
 
-    def build(self, config, data):
-        from gansrv.nn.autoencoder import build_players
+    energy_norm = "l1"
 
-        return build_players(config, data.channels, data.num_classes, "l1")
-
-    def optimizers(self, config, modules):
-        from gansrv.nn.optim import adam_per_module
-
-        return adam_per_module(modules, config.lr, config.beta1)
+    def scorer_metadata(self, config):
+        return {"energy": "mean absolute reconstruction error per pixel",
+                "gamma": config.gamma}
 
     def train_step(self, batch, ctx):
         from gansrv_plugins.began.step import train_step
 
         return train_step(batch, ctx)
-
-    def export_graphs(self, modules, config, data):
-        from gansrv.nn.autoencoder import export_specs
-
-        return export_specs(modules, config, data.channels, data.num_classes,
-                            {"energy": "mean absolute reconstruction error per pixel",
-                             "gamma": config.gamma})
 
 
 @hookimpl

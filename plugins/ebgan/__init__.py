@@ -12,7 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from gansrv import hookimpl
-from gansrv.family import Family, Kind, option
+from gansrv.family import option
+from gansrv.nn.autoencoder_family import AutoencoderFamily
 
 
 @dataclass
@@ -37,34 +38,22 @@ class Config:
     beta1: float = option(0.5, "Adam beta1.", min=0.0, max=0.9999)
 
 
-class EBGAN(Family):
+class EBGAN(AutoencoderFamily):
     name = "ebgan"
     description = "Energy-based GAN: autoencoder D, MSE energy with a margin, pulling-away term."
-    kind = Kind.NOISE
     Config = Config
     smoke_args = ("--g-width", "16", "--d-width", "16", "--code-dim", "16", "--pretrain-steps", "2")
 
-    def build(self, config, data):
-        from gansrv.nn.autoencoder import build_players
+    energy_norm = "l2"
 
-        return build_players(config, data.channels, data.num_classes, "l2")
-
-    def optimizers(self, config, modules):
-        from gansrv.nn.optim import adam_per_module
-
-        return adam_per_module(modules, config.lr, config.beta1)
+    def scorer_metadata(self, config):
+        return {"energy": "mean squared reconstruction error per pixel",
+                "margin": config.margin}
 
     def train_step(self, batch, ctx):
         from gansrv_plugins.ebgan.step import train_step
 
         return train_step(batch, ctx)
-
-    def export_graphs(self, modules, config, data):
-        from gansrv.nn.autoencoder import export_specs
-
-        return export_specs(modules, config, data.channels, data.num_classes,
-                            {"energy": "mean squared reconstruction error per pixel",
-                             "margin": config.margin})
 
 
 @hookimpl
