@@ -9,13 +9,11 @@ and resume a dataset and still write the same files.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from pathlib import Path
 
 import numpy as np
 
 from gansrv.errors import UserError
-from gansrv.runtime.metadata import ModelInfo
-from gansrv.runtime.model import LoadedModel, load
+from gansrv.runtime.model import LoadedModel, ModelUser
 
 MAX_IMAGES = 1_000_000
 MAX_BATCH = 4096
@@ -57,7 +55,7 @@ def to_uint8(images: np.ndarray, value_range: tuple[float, float]) -> np.ndarray
     return np.clip(np.rint(scaled), 0, 255).astype(np.uint8).transpose(0, 2, 3, 1)
 
 
-class Generator:
+class Generator(ModelUser):
     """An exported generator: ``Generator.from_file(path).generate(n, seed)`` -> uint8 images."""
 
     def __init__(self, model: LoadedModel):
@@ -71,20 +69,7 @@ class Generator:
         if info.kind not in ("noise", "conditional"):
             raise UserError(f"{model.path}: family kind {info.kind!r} is not supported by the runtime's "
                             f"generate yet")
-        self.model = model
-
-    @classmethod
-    def from_file(cls, path: str | Path, provider: str = "auto", threads: int = 0) -> Generator:
-        """Load the model (its metadata, then an onnxruntime session on the chosen provider)."""
-        return cls(load(path, provider, threads))
-
-    @property
-    def info(self) -> ModelInfo:
-        return self.model.info
-
-    @property
-    def provider(self) -> str:
-        return self.model.provider
+        super().__init__(model)
 
     @property
     def conditional(self) -> bool:

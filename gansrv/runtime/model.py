@@ -82,3 +82,24 @@ def load(path: str | Path, provider: str = "auto", threads: int = 0) -> LoadedMo
     model = LoadedModel(path, info, sessions.session(path, provider, threads))
     model.check_io()
     return model
+
+
+class ModelUser:
+    """Base of the runtime's model wrappers (Generator, Translator): they check in ``__init__``
+    that the file is a graph they can drive, then keep the loaded model here."""
+
+    def __init__(self, model: LoadedModel):
+        self.model = model
+
+    @classmethod
+    def from_file(cls, path: str | Path, provider: str = "auto", threads: int = 0):
+        """Load the model (its metadata, then an onnxruntime session on the chosen provider)."""
+        return cls(load(path, provider, threads))
+
+    @property
+    def info(self) -> ModelInfo:
+        return self.model.info
+
+    @property
+    def provider(self) -> str:
+        return self.model.provider

@@ -8,21 +8,20 @@ the rule in the message, before onnxruntime would fail on it with a shape error.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import numpy as np
 
 from gansrv.errors import UserError
 from gansrv.runtime.generator import to_uint8
-from gansrv.runtime.metadata import MAX_SIDE, ModelInfo
-from gansrv.runtime.model import LoadedModel, load
+from gansrv.runtime.metadata import MAX_SIDE
+from gansrv.runtime.model import LoadedModel, ModelUser
 
 MAX_BATCH = 4096
 MAX_PIXELS_PER_BATCH = 64 * 1024 * 1024  # bounds one inference call's float32 input (~768 MiB RGB)
 _LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
 
 
-class Translator:
+class Translator(ModelUser):
     """``Translator.from_file(path).translate(images)``: uint8 (N, H, W, C) in, uint8 out."""
 
     def __init__(self, model: LoadedModel):
@@ -32,20 +31,8 @@ class Translator:
             raise UserError(f"{model.path}: a {info.kind} model's {info.graph!r} graph with inputs "
                             f"{names}; translate needs the generator file of an image -> image "
                             f"export")
-        self.model = model
+        super().__init__(model)
         self.output = info.outputs[0].name
-
-    @classmethod
-    def from_file(cls, path: str | Path, provider: str = "auto", threads: int = 0) -> Translator:
-        return cls(load(path, provider, threads))
-
-    @property
-    def info(self) -> ModelInfo:
-        return self.model.info
-
-    @property
-    def provider(self) -> str:
-        return self.model.provider
 
     @property
     def in_channels(self) -> int:
