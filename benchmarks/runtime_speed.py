@@ -17,6 +17,11 @@ in this one process:
 
     python benchmarks/runtime_speed.py
     python benchmarks/runtime_speed.py --families dcgan --seconds 1 --n 1000   # smoke test
+    python benchmarks/runtime_speed.py --device cuda   # torch on CUDA vs CUDAExecutionProvider
+
+With ``--device cuda`` both paths take host (numpy) inputs and return host outputs, as a serving
+process sees them: torch's figure includes its host->device and device->host copies and a
+synchronisation, as onnxruntime's does inside ``run``.
 """
 
 from __future__ import annotations
@@ -63,14 +68,23 @@ def timed(fn: Callable[[], Any], seconds: float, warmup: int = 3) -> dict[str, f
     return {"median_s": statistics.median(times), "calls": len(times), "total_s": sum(times)}
 
 
-def matmul_peak(seconds: float, n: int = 1024) -> float:
-    """torch's fp32 matmul FLOP/s on this machine (n x n @ n x n, all torch threads)."""
+def matmul_peak(seconds: float, device: str = "cpu") -> float:
+    """torch's fp32 matmul FLOP/s on the device (n x n @ n x n; all threads on CPU, no TF32 on CUDA)."""
     import torch
 
-    a, b = torch.randn(n, n), torch.randn(n, n)
-    out = torch.empty(n, n)
-    r = timed(lambda: torch.mm(a, b, out=out), seconds)
+    n = 1024 if device == "cpu" else 8192
+    torch.backends.cuda.matmul.allow_tf32 = False
+    a, b = torch.randn(n, n, device=device), torch.randn(n, n, device=device)
+    out = torch.empty(n, n, device=device)
+    r = timed(lambda: (torch.mm(a, b, out=out), sync(device)), seconds)
     return 2 * n**3 / r["median_s"]
+
+
+def sync(device: str) -> None:
+    if device == "cuda":
+        import torch
+
+        torch.cuda.synchronize()
 
 
 def flops_per_image(module: Any, inputs: dict[str, Any]) -> int:
@@ -144,23 +158,26 @@ def ort_variants(rt: Any) -> dict[str, Callable[[Any], None]]:
     }
 
 
-def tune(onnx_path: Path, feeds: dict[str, np.ndarray], seconds: float) -> list[dict[str, Any]]:
-    from gansrv.runtime.session import CPU, ort
+def tune(onnx_path: Path, feeds: dict[str, np.ndarray], seconds: float,
+         device: str = "cpu") -> list[dict[str, Any]]:
+    from gansrv.runtime.session import CPU, CUDA, ort
 
     rt = ort()
+    providers = [CUDA, CPU] if device == "cuda" else [CPU]
     rows = []
     for name, apply in ort_variants(rt).items():
         opts = rt.SessionOptions()
         opts.log_severity_level = 3
         apply(opts)
-        sess = rt.InferenceSession(str(onnx_path), opts, providers=[CPU])
+        sess = rt.InferenceSession(str(onnx_path), opts, providers=providers)
         r = timed(lambda s=sess: s.run(["image"], feeds), seconds)
         rows.append({"variant": name, "img_s": len(feeds["z"]) / r["median_s"], **r})
         del sess
     return rows
 
 
-def speed(family: str, run_dir: Path, onnx_path: Path, seconds: float, peak: float) -> dict[str, Any]:
+def speed(family: str, run_dir: Path, onnx_path: Path, seconds: float, peak: float,
+          device: str = "cpu") -> dict[str, Any]:
     """torch eager vs onnxruntime at each batch size, and FLOPs per image."""
     import torch
 
@@ -169,19 +186,20 @@ def speed(family: str, run_dir: Path, onnx_path: Path, seconds: float, peak: flo
 
     run = load_run(run_dir)
     spec = run.family.export_graphs(run.modules, run.config, run.spec)[0]
-    module = spec.module.eval()
+    module = spec.module.eval().to(device)
     names = list(spec.inputs)
     latent = int(spec.inputs["z"].shape[1])
     classes = int(getattr(run.config, "num_classes", 0) or getattr(run.spec, "num_classes", 0) or 10)
-    flops = flops_per_image(module, {k: torch.as_tensor(v) for k, v in
+    flops = flops_per_image(module, {k: torch.as_tensor(v, device=device) for k, v in
                                      feeds_for(names, 1, latent, classes).items()})
-    sess = sessions.session(onnx_path, "cpu", cache=False)
+    sess = sessions.session(onnx_path, device, cache=False)
+    print(f"  {family}: onnxruntime on {sessions.provider_in_use(sess)}, torch on {device}", flush=True)
     rows = []
     for batch in BATCHES:
         feeds = feeds_for(names, batch, latent, classes)
         tfeeds = [torch.from_numpy(feeds[k]) for k in names]
         with torch.inference_mode():
-            t = timed(lambda tf=tfeeds: module(*tf), seconds)
+            t = timed(lambda tf=tfeeds: module(*[x.to(device) for x in tf]).cpu(), seconds)
         o = timed(lambda f=feeds: sess.run(["image"], f), seconds)
         row = {"batch": batch, "torch_img_s": batch / t["median_s"], "ort_img_s": batch / o["median_s"],
                "torch_calls": t["calls"], "ort_calls": o["calls"]}
@@ -196,41 +214,71 @@ def speed(family: str, run_dir: Path, onnx_path: Path, seconds: float, peak: flo
     if at64["ratio"] < TARGET_RATIO:
         print(f"  {family}: ratio {at64['ratio']:.2f} < {TARGET_RATIO} at batch 64: trying session options",
               flush=True)
-        out["tuning"] = tune(onnx_path, feeds_for(names, 64, latent, classes), seconds)
+        out["tuning"] = tune(onnx_path, feeds_for(names, 64, latent, classes), seconds, device)
         out["tuning_torch_img_s"] = at64["torch_img_s"]
     return out
 
 
-def end_to_end(family: str, onnx_path: Path, root: Path, n: int, batch: int) -> dict[str, Any]:
+def forced_writers(mode: str) -> dict[str, int]:
+    """Writer-pool thresholds that force ``threads`` or ``processes`` (``auto``: generate's own)."""
+    from gansrv.generate import writer
+
+    if mode == "threads":
+        return {"PROCESS_WRITERS_FROM": 10**9, "PROCESS_MIN_IMAGES": 10**9}
+    if mode == "processes":
+        return {"PROCESS_WRITERS_FROM": 1, "PROCESS_MIN_IMAGES": 0}
+    return {"PROCESS_WRITERS_FROM": writer.PROCESS_WRITERS_FROM,
+            "PROCESS_MIN_IMAGES": writer.PROCESS_MIN_IMAGES}
+
+
+def end_to_end(family: str, onnx_path: Path, root: Path, n: int, batch: int,
+               device: str = "cpu", workers: list[int] | None = None,
+               modes: list[str] | None = None) -> dict[str, Any]:
     """Raw forward of Generator.generate vs gansrv generate (in a subprocess and in-process)."""
     from gansrv.runtime import Generator
 
-    gen = Generator.from_file(onnx_path, "cpu")
+    gen = Generator.from_file(onnx_path, device)
     gen.generate(min(n, batch * 2), seed=0, batch_size=batch)  # warm-up
     t0 = time.perf_counter()
     gen.generate(n, seed=0, batch_size=batch)
     raw_s = time.perf_counter() - t0
 
     args = ["generate", str(onnx_path), "--n", str(n), "--out", str(root / f"{family}-cli"),
-            "--batch-size", str(batch), "--no-progress", "--provider", "cpu"]
+            "--batch-size", str(batch), "--no-progress", "--provider", device]
     command = shlex.join([*gansrv_command(), *args])
     print(f"$ {command}", flush=True)
     cli_s, _ = run_gansrv(args, quiet=True)
 
+    from gansrv.generate import writer
     from gansrv.generate.command import generate as generate_cmd
+    from gansrv.generate.plan import default_workers
 
-    inproc_args = [*args[1:]]
-    inproc_args[inproc_args.index("--out") + 1] = str(root / f"{family}-inproc")
-    t0 = time.perf_counter()
-    generate_cmd.main(inproc_args, standalone_mode=False)
-    inproc_s = time.perf_counter() - t0
+    sweep = {}
+    saved = forced_writers("auto")
+    for mode in modes or ["auto"]:
+        for w in workers or [default_workers()]:
+            inproc_args = [*args[1:], "--workers", str(w)]
+            inproc_args[inproc_args.index("--out") + 1] = str(root / f"{family}-inproc-{mode}-{w}")
+            for k, v in forced_writers(mode).items():
+                setattr(writer, k, v)
+            t0 = time.perf_counter()
+            try:
+                generate_cmd.main(inproc_args, standalone_mode=False)
+            finally:
+                for k, v in saved.items():
+                    setattr(writer, k, v)
+            sweep[f"{w} {mode}"] = time.perf_counter() - t0
+    best = min(sweep, key=sweep.get)
+    inproc_s = sweep[best]
     return {"family": family, "n": n, "batch": batch, "raw_s": raw_s, "raw_img_s": n / raw_s,
             "cli_s": cli_s, "cli_img_s": n / cli_s, "inproc_s": inproc_s, "inproc_img_s": n / inproc_s,
-            "cli_frac": raw_s / cli_s, "inproc_frac": raw_s / inproc_s, "command": command}
+            "cli_frac": raw_s / cli_s, "inproc_frac": raw_s / inproc_s, "command": command,
+            "cli_workers": default_workers(), "inproc_workers": best,
+            "workers_sweep": {str(w): {"s": t, "img_s": n / t, "frac": raw_s / t} for w, t in sweep.items()}}
 
 
 def tables(results: list[dict[str, Any]], gens: list[dict[str, Any]], peak: float) -> str:
-    lines = [f"fp32 matmul peak (torch, 1024x1024): {peak / 1e9:.1f} GFLOP/s", "",
+    lines = [f"fp32 matmul peak (torch): {peak / 1e9:.1f} GFLOP/s", "",
              "| family | GFLOP/image | batch | torch img/s | ORT img/s | ORT / torch | torch % peak "
              "| ORT % peak |", "|---|--:|--:|--:|--:|--:|--:|--:|"]
     for res in results:
@@ -246,11 +294,16 @@ def tables(results: list[dict[str, Any]], gens: list[dict[str, Any]], peak: floa
             base = res["tuning_torch_img_s"]
             for t in res["tuning"]:
                 lines.append(f"| {t['variant']} | {t['img_s']:.1f} | {t['img_s'] / base:.2f} |")
-    lines += ["", "| family | images | batch | raw forward img/s | generate in-process img/s | % of raw "
-              "| generate CLI img/s (wall) | % of raw |", "|---|--:|--:|--:|--:|--:|--:|--:|"]
+    lines += ["", "| family | images | batch | raw forward img/s | workers | generate in-process img/s "
+              "| % of raw |", "|---|--:|--:|--:|--:|--:|--:|"]
     for g in gens:
-        lines.append(f"| {g['family']} | {g['n']} | {g['batch']} | {g['raw_img_s']:.1f} "
-                     f"| {g['inproc_img_s']:.1f} | **{100 * g['inproc_frac']:.1f} %** | {g['cli_img_s']:.1f} "
+        for w, r in g["workers_sweep"].items():
+            lines.append(f"| {g['family']} | {g['n']} | {g['batch']} | {g['raw_img_s']:.1f} | {w} "
+                         f"| {r['img_s']:.1f} | **{100 * r['frac']:.1f} %** |")
+    lines += ["", "| family | generate CLI img/s (wall, start-up included, default workers) | % of raw |",
+              "|---|--:|--:|"]
+    for g in gens:
+        lines.append(f"| {g['family']} ({g['cli_workers']} workers) | {g['cli_img_s']:.1f} "
                      f"| {100 * g['cli_frac']:.1f} % |")
     return "\n".join(lines)
 
@@ -263,9 +316,19 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--n", type=int, default=5000, help="Images for the generate comparison (default: 5000).")
     p.add_argument("--gen-batch", type=int, default=256, help="--batch-size of generate (default: 256).")
     p.add_argument("--json", type=Path, help="Also write the figures to this JSON file.")
+    p.add_argument("--gen-workers", type=int, nargs="+", default=None,
+                   help="generate --workers values to compare in-process (default: generate's default).")
+    p.add_argument("--writer-modes", nargs="+", choices=["auto", "threads", "processes"], default=None,
+                   help="PNG writer pools to compare in-process (default: auto, generate's choice).")
+    p.add_argument("--device", choices=["cpu", "cuda"], default="cpu",
+                   help="torch device and onnxruntime provider (default: cpu).")
     args = p.parse_args(argv)
 
     info = machine_info()
+    if args.device == "cuda":
+        import torch
+
+        info["gpu"] = torch.cuda.get_device_name(0)
     print_machine(info)
     results, gens = [], []
     with tempfile.TemporaryDirectory(prefix="gansrv-rtspeed-") as tmp:
@@ -279,17 +342,19 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"$ {shlex.join([*gansrv_command(), *a])}", flush=True)
                 run_gansrv(a, quiet=True)
             exported[fam] = (run_dir, onnx_path)
-        peak = matmul_peak(args.seconds)
+        peak = matmul_peak(args.seconds, args.device)
         print(f"fp32 matmul peak: {peak / 1e9:.1f} GFLOP/s", flush=True)
         for fam, (run_dir, onnx_path) in exported.items():
-            results.append(speed(fam, run_dir, onnx_path, args.seconds, peak))
+            results.append(speed(fam, run_dir, onnx_path, args.seconds, peak, args.device))
         for fam, (_, onnx_path) in exported.items():
-            gens.append(end_to_end(fam, onnx_path, root, args.n, args.gen_batch))
+            gens.append(end_to_end(fam, onnx_path, root, args.n, args.gen_batch, args.device,
+                                   args.gen_workers, args.writer_modes))
     finish_machine(info)
     print()
     print(f"$ {shlex.join([sys.executable, *sys.argv])}")
     print(f"{info['nproc']} CPUs ({info['cpu']}), torch {info['torch']}, {info['date']}, "
-          f"load average end {info['loadavg_end']}; median of >= {args.seconds:g} s per figure")
+          f"load average end {info['loadavg_end']}; median of >= {args.seconds:g} s per figure; "
+          f"device {args.device}{' (' + info['gpu'] + ')' if 'gpu' in info else ''}")
     print()
     print(tables(results, gens, peak))
     print()
@@ -300,7 +365,7 @@ def main(argv: list[str] | None = None) -> int:
     for g in gens:
         verdict = {k: "met" if g[k] >= TARGET_GENERATE else "NOT met" for k in ("inproc_frac", "cli_frac")}
         print(f"target generate >= {100 * TARGET_GENERATE:.0f} % of raw forward, {g['family']}: in-process "
-              f"{verdict['inproc_frac']} ({100 * g['inproc_frac']:.1f} %), "
+              f"{verdict['inproc_frac']} ({100 * g['inproc_frac']:.1f} %, {g['inproc_workers']} workers), "
               f"CLI {verdict['cli_frac']} ({100 * g['cli_frac']:.1f} %)")
     if args.json:
         write_json(args.json, {"speed": results, "generate": gens, "peak_flops": peak, "machine": info})

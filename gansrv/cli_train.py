@@ -47,6 +47,10 @@ def _common_options() -> list[click.Option]:
           help="How many recent checkpoints to keep."),
         O(["--progress/--no-progress"], default=True, show_default=True,
           help="Show the progress bar."),
+        O(["--deterministic/--no-deterministic"], default=True, show_default=True,
+          help="On CUDA, deterministic kernels: a seed repeats a run bit for bit and resume is "
+               "exact. --no-deterministic lets cuDNN/cuBLAS use faster atomics. CPU runs are "
+               "deterministic either way."),
     ]
 
 

@@ -87,9 +87,9 @@ def test_pngs_get_umask_permissions(cgan: Path, tmp_path: Path) -> None:
     assert modes == {0o666 & ~umask}
 
 
-def test_batch_size_does_not_change_bytes(cgan: Path, tmp_path: Path) -> None:
-    gen(cgan, tmp_path / "a", "--n", "12", "--batch-size", "1")
-    gen(cgan, tmp_path / "b", "--n", "12", "--batch-size", "64")
+def test_batch_size_and_workers_do_not_change_bytes(cgan: Path, tmp_path: Path) -> None:
+    gen(cgan, tmp_path / "a", "--n", "12", "--batch-size", "1", "--workers", "1")
+    gen(cgan, tmp_path / "b", "--n", "12", "--batch-size", "64", "--workers", "5")
     assert everything(tmp_path / "a") == everything(tmp_path / "b")
 
 
@@ -165,6 +165,7 @@ def test_unconditional_layout(gan: Path, tmp_path: Path) -> None:
                                   ["--n", "3", "--shard", "4/3"], ["--n", "3", "--shard", "x"],
                                   ["--n", "3", "--shard", "0/3"],
                                   ["--n", "1000001"], ["--n", "3", "--batch-size", "0"],
+                                  ["--n", "3", "--workers", "0"], ["--n", "3", "--workers", "65"],
                                   ["--per-class", "0"], ["--n", "3", "--per-class", "2"], []])
 def test_bad_inputs_write_nothing(cgan: Path, tmp_path: Path, args: list[str]) -> None:
     out = tmp_path / "ds"

@@ -118,14 +118,17 @@ def test_training_killed_anywhere_resumes_to_the_uninterrupted_weights(tmp_path:
     assert a.keys() == b.keys() and all(bool((a[k] == b[k]).all()) for k in a)
 
 
-def test_generate_killed_anywhere_ends_byte_identical(exports, tmp_path: Path) -> None:  # noqa: F811
+# 2 writers are threads; 4 writers on 10,000 images are processes (gansrv.generate.writer)
+@pytest.mark.parametrize("workers", ["2", "4"])
+def test_generate_killed_anywhere_ends_byte_identical(exports, tmp_path: Path,  # noqa: F811
+                                                      workers: str) -> None:
     model = exports("cgan").generator
     n = "10000"
     full, part = tmp_path / "full", tmp_path / "part"
-    subprocess.run([GANSRV, "generate", str(model), "--n", n, "--out", str(full), "--no-progress"],
-                   check=True, capture_output=True, timeout=300)
+    subprocess.run([GANSRV, "generate", str(model), "--n", n, "--out", str(full), "--no-progress",
+                    "--workers", "1"], check=True, capture_output=True, timeout=300)
     rng = random.Random(1)
-    argv = ["generate", str(model), "--n", n, "--out", str(part), "--no-progress"]
+    argv = ["generate", str(model), "--n", n, "--out", str(part), "--no-progress", "--workers", workers]
     kills = 0
     for _ in range(KILLS):
         have = len(list(part.rglob("*.png"))) if part.exists() else 0
@@ -137,6 +140,23 @@ def test_generate_killed_anywhere_ends_byte_identical(exports, tmp_path: Path) -
         subprocess.run([GANSRV, *argv], check=True, capture_output=True, timeout=300)
     assert kills >= 2, "the kills came too late to test anything"
     assert tree(part) == tree(full)
+    assert not leftover_writers(), "writer processes outlived their killed generate"
+
+
+def leftover_writers(wait: float = 5.0) -> list[str]:
+    """Forkserver/writer processes of this virtualenv still running after ``wait`` seconds."""
+    venv = str(Path(sys.executable).parent.parent)
+    deadline = time.time() + wait
+    while True:
+        found = []
+        for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+            with contextlib.suppress(OSError):
+                text = cmdline.read_bytes().replace(b"\0", b" ").decode(errors="replace")
+                if "multiprocessing.forkserver" in text and venv in text:
+                    found.append(text[:120])
+        if not found or time.time() > deadline:
+            return found
+        time.sleep(0.2)
 
 
 def tree(root: Path) -> dict[str, bytes]:
@@ -158,14 +178,16 @@ def tiny_disk(tmp_path: Path):
         subprocess.run(["umount", "-l", str(mnt)], check=False)
 
 
-def test_generate_on_a_full_disk_is_one_line_and_keeps_whole_files(exports, tiny_disk):  # noqa: F811
+@pytest.mark.parametrize("workers", ["2", "4"])
+def test_generate_on_a_full_disk_is_one_line_and_keeps_whole_files(exports, tiny_disk,  # noqa: F811
+                                                                   workers: str):
     from PIL import Image
 
     keep = tiny_disk / "keep.txt"
     keep.write_text("mine\n")
     res = subprocess.run([GANSRV, "generate", str(exports("cgan").generator), "--n", "20000", "--out",
-                          str(tiny_disk / "ds"), "--no-progress"], capture_output=True, text=True,
-                         timeout=300)
+                          str(tiny_disk / "ds"), "--no-progress", "--workers", workers],
+                         capture_output=True, text=True, timeout=300)
     assert res.returncode == 1, res.stderr
     lines = res.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: disk full"), lines

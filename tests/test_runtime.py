@@ -178,6 +178,17 @@ def test_provider_choice():
             sessions.resolve_providers("cuda")
 
 
+@pytest.mark.skipif(not sessions.cuda_usable(), reason="needs a GPU that onnxruntime can use")
+def test_cuda_provider_matches_cpu(exports):  # noqa: F811
+    """Runs only where CUDA works (checked on an H100 lent to a session; CI has no GPU)."""
+    path = exports("cgan").generator
+    on_gpu = Generator.from_file(path, "cuda")
+    assert sessions.provider_in_use(sessions.session(path, "cuda")) == sessions.CUDA
+    gpu = on_gpu.generate(50, seed=3).astype(int)
+    cpu = Generator.from_file(path, "cpu").generate(50, seed=3).astype(int)
+    assert np.abs(gpu - cpu).max() <= 1  # float rounding may move a pixel by one level
+
+
 def test_sessions_are_cached(exports):  # noqa: F811
     path = exports("gan").generator
     assert sessions.session(path, "cpu") is sessions.session(path, "cpu")

@@ -91,7 +91,8 @@ def _resume(family: Family, opts: TrainOptions, named: dict | None, log) -> dict
                         seed=t["seed"], device=opts.device, out=str(run_dir),
                         sample_every=t["sample_every"], checkpoint_every=t["checkpoint_every"],
                         log_every=t["log_every"], keep_checkpoints=t["keep_checkpoints"],
-                        progress=opts.progress, max_seconds=opts.max_seconds)
+                        progress=opts.progress, max_seconds=opts.max_seconds,
+                        deterministic=t.get("deterministic", True))
     data = _load_data(family, config, kept, named)
     fingerprint = data.fingerprint()
     if fingerprint != saved["data"]["fingerprint"]:

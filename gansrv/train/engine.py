@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import signal
 import time
 from contextlib import contextmanager
@@ -44,6 +45,19 @@ def pick_device(name: str) -> torch.device:
     return torch.device(name)
 
 
+def set_determinism(device: torch.device, on: bool) -> None:
+    """Two fresh CUDA runs of one seed differed at step 1 (loss 1.6974770 vs 1.6974777 on an H100:
+    atomics in cuDNN/cuBLAS and embedding backward), which also breaks exact resume; so CUDA runs
+    use deterministic kernels unless asked not to. cuBLAS reads its workspace setting at start-up."""
+    if device.type != "cuda":
+        return
+    if on:
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+    torch.backends.cudnn.benchmark = False
+    torch.backends.cudnn.deterministic = on
+    torch.use_deterministic_algorithms(on, warn_only=True)
+
+
 @contextmanager
 def _graceful_interrupt():
     """First Ctrl-C (or SIGTERM) asks the loop to stop at the next step boundary."""
@@ -68,6 +82,7 @@ class Trainer:
         self.family, self.config, self.opts, self.out = family, config, opts, out
         self.total_steps, self.log = total_steps, log
         self.device = pick_device(opts.device)
+        set_determinism(self.device, opts.deterministic)
         self.spec: DataSpec = data.spec()
         torch.manual_seed(opts.seed)
         self.modules = {k: m.to(self.device) for k, m in family.build(config, self.spec).items()}
@@ -119,8 +134,7 @@ class Trainer:
         for name, opt in self.optimizers.items():
             opt.load_state_dict(state["optimizers"][name])
         torch.set_rng_state(state["rng_torch"])
-        self.ctx.generator.set_state(state["rng_noise"].to(self.ctx.generator.device)
-                                     if self.device.type == "cuda" else state["rng_noise"])
+        self.ctx.generator.set_state(state["rng_noise"])  # a CPU ByteTensor, for CUDA generators too
         if state.get("rng_cuda") and self.device.type == "cuda":
             torch.cuda.set_rng_state_all(state["rng_cuda"])
         self.ctx.step = int(state["step"])

@@ -26,6 +26,7 @@ class TrainOptions:
     log_every: int = 10
     keep_checkpoints: int = 2
     progress: bool = True
+    deterministic: bool = True
 
     def total_steps(self, dataset_size: int, default_steps: int) -> int:
         """--steps wins; else --epochs over the data; else the family's default length."""
