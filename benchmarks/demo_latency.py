@@ -14,6 +14,8 @@ to ``/ping`` of the same app, measured in the same run. In order:
    this process (the clients), both over the timed calls only. Client kinds:
 
    - ``gradio_client``: ``gradio_client.Client`` objects, one thread each (the README's client);
+   - ``gradio_client_procs``: the same clients spread over ``--procs`` worker processes
+     (``demo_procs.py``), so that they do not share one GIL; client CPU is the workers' own;
    - ``rest``: the same calls through Gradio's REST routes with asyncio + httpx in one thread
      (``demo_rest.py``), ~10x less client CPU per call;
 4. in-process reference: ``actions.generate`` of one image + PNG encoding (the demo's own work,
@@ -44,12 +46,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import demo_procs
 import demo_rest
 from common import finish_machine, gansrv_command, machine_info, print_machine, run_gansrv, write_json
 
 ALL = "(all classes)"
 TICK = os.sysconf("SC_CLK_TCK")
-CLIENT_KINDS = ("gradio_client", "rest")
+CLIENT_KINDS = ("gradio_client", "gradio_client_procs", "rest")
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -170,7 +173,7 @@ def row(kind: str, endpoint: str, n_clients: int, latencies: list[float], wall: 
 
 
 def run_rounds(url: str, model: str, pid: int, kinds: tuple[str, ...],
-               rounds: tuple[tuple[int, int], ...]) -> list[dict[str, Any]]:
+               rounds: tuple[tuple[int, int], ...], procs: int, folder: Path) -> list[dict[str, Any]]:
     """Every client kind x (clients, calls each) x endpoint; one row each."""
     args = lambda i: [model, i, 1, 0, ALL]  # noqa: E731 - seed = call number, one image
     endpoints = (("ping", "ping", True), ("generate 1 image", "generate", True),
@@ -180,7 +183,10 @@ def run_rounds(url: str, model: str, pid: int, kinds: tuple[str, ...],
         for n, each in rounds:
             for name, api, download in endpoints:
                 cpu = CpuWindow(pid)
-                if kind == "gradio_client":
+                if kind == "gradio_client_procs":
+                    lat, wall = demo_procs.measure(url, n, min(procs, n), each, api, download, model,
+                                                   folder, cpu)
+                elif kind == "gradio_client":
                     call = ((lambda c, i: c.predict(api_name="/ping")) if api == "ping"  # noqa: E731
                             else (lambda c, i: c.predict(*args(i), api_name="/generate")))
                     lat, wall = measure_gradio_client(url, n, each, call, download, cpu)
@@ -223,14 +229,16 @@ def main() -> None:
     ap.add_argument("--calls", type=int, default=40, help="calls of each endpoint with 1 client")
     ap.add_argument("--clients", type=int, default=20, help="concurrent clients of the second round")
     ap.add_argument("--per-client", type=int, default=5, help="calls per client in that round")
-    ap.add_argument("--client", choices=[*CLIENT_KINDS, "both"], default="both",
+    ap.add_argument("--client", choices=[*CLIENT_KINDS, "all"], default="all",
                     help="which client kind makes the calls")
+    ap.add_argument("--procs", type=int, default=4,
+                    help="client processes of the gradio_client_procs kind (the clients spread over them)")
     ap.add_argument("--concurrency", type=int, default=4, help="the server's --concurrency")
     ap.add_argument("--threads", type=int, default=1, help="the server's --threads (onnxruntime)")
     ap.add_argument("--port", type=int, default=7871)
     ap.add_argument("--json", type=Path, help="also write the figures here")
     args = ap.parse_args()
-    kinds = CLIENT_KINDS if args.client == "both" else (args.client,)
+    kinds = CLIENT_KINDS if args.client == "all" else (args.client,)
 
     info = machine_info()
     print_machine(info)
@@ -242,7 +250,7 @@ def main() -> None:
             wait_until_up(url, proc)
             idle = idle_cpu_ms_per_s(proc.pid)
             rows = run_rounds(url, model.stem, proc.pid, kinds,
-                              ((1, args.calls), (args.clients, args.per_client)))
+                              ((1, args.calls), (args.clients, args.per_client)), args.procs, Path(tmp))
         finally:
             proc.terminate()
             proc.wait(timeout=30)
@@ -254,7 +262,8 @@ def main() -> None:
 def report(rows: list[dict], own: dict, idle: float, args: argparse.Namespace, info: dict) -> None:
     print(f"\nserver: gansrv demo --concurrency {args.concurrency} --threads {args.threads}, idle CPU "
           f"{idle:.0f} ms/s; CPU columns: ms per call over the timed calls, server process and client "
-          f"process (gradio_client: one thread per client; rest: asyncio, one thread)")
+          f"processes (gradio_client: one thread per client; _procs: over {args.procs} processes; "
+          f"rest: asyncio, one thread)")
     print("\n| client | endpoint | clients | calls | p50 ms | p95 ms | calls/s | server CPU ms | "
           "client CPU ms |\n|---|---|--:|--:|--:|--:|--:|--:|--:|")
     for r in rows:
