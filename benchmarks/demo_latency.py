@@ -155,12 +155,8 @@ def measure_gradio_client(url: str, n_clients: int, calls_each: int, call: Calla
 
 def measure_rest(url: str, n_clients: int, calls_each: int, api: str, data: Callable[[int], list],
                  download: bool, cpu: CpuWindow) -> tuple[list[float], float]:
-    """The same round with demo_rest's asyncio clients; CPU over the round (warm-up included: one
-    call per client, a few ms each, so the per-call figure is slightly high, never low)."""
-    cpu.start()
-    latencies, wall = demo_rest.measure(url, n_clients, calls_each, api, data, download)
-    cpu.stop()
-    return latencies, wall
+    """The same round with demo_rest's asyncio clients (CPU over the timed calls, as above)."""
+    return demo_rest.measure(url, n_clients, calls_each, api, data, download, cpu.start, cpu.stop)
 
 
 def row(kind: str, endpoint: str, n_clients: int, latencies: list[float], wall: float,

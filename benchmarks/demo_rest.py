@@ -62,7 +62,8 @@ def _image_urls(out: Any) -> list[str]:
 
 
 async def _measure(url: str, n_clients: int, calls_each: int, api: str, data: Callable[[int], list],
-                   download: bool) -> tuple[list[float], float]:
+                   download: bool, on_start: Callable[[], None],
+                   on_stop: Callable[[], None]) -> tuple[list[float], float]:
     limits = httpx.Limits(max_connections=2 * n_clients + 2, max_keepalive_connections=2 * n_clients + 2)
     async with httpx.AsyncClient(timeout=120, limits=limits) as http:
         sessions = [f"bench-{api}-{n_clients}-{k}-{time.monotonic_ns()}" for k in range(n_clients)]
@@ -77,13 +78,18 @@ async def _measure(url: str, n_clients: int, calls_each: int, api: str, data: Ca
                 await call(http, url, api, data(1 + k * calls_each + j), sessions[k], download)
                 latencies.append(time.perf_counter() - t0)
 
+        on_start()
         t0 = time.perf_counter()
         await asyncio.gather(*(client(k) for k in range(n_clients)))
-        return latencies, time.perf_counter() - t0
+        wall = time.perf_counter() - t0
+        on_stop()
+        return latencies, wall
 
 
 def measure(url: str, n_clients: int, calls_each: int, api: str, data: Callable[[int], list],
-            download: bool = True) -> tuple[list[float], float]:
+            download: bool = True, on_start: Callable[[], None] = lambda: None,
+            on_stop: Callable[[], None] = lambda: None) -> tuple[list[float], float]:
     """``n_clients`` concurrent clients in one event loop, ``calls_each`` calls each after one warm-up
-    call per client; returns (latency of every call in s, wall time of the timed calls in s)."""
-    return asyncio.run(_measure(url, n_clients, calls_each, api, data, download))
+    call per client; returns (latency of every call in s, wall time of the timed calls in s).
+    ``on_start`` / ``on_stop`` run just before and after the timed calls (a CPU meter)."""
+    return asyncio.run(_measure(url, n_clients, calls_each, api, data, download, on_start, on_stop))
