@@ -14,6 +14,7 @@ import socket
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -28,6 +29,7 @@ class DemoServer:
     url: str
     models: dict[str, DemoModel]
     limits: Limits
+    app: Any  # the gradio Blocks, for tests of the server's own state
 
 
 def free_port() -> int:
@@ -54,6 +56,6 @@ def demo_server(exports, tmp_path_factory: pytest.TempPathFactory) -> Iterator[D
     app = build_app(models, LIMITS)
     _, url, _ = launch(app, "127.0.0.1", free_port(), prevent_thread_lock=True, quiet=True)
     try:
-        yield DemoServer(url, models, LIMITS)
+        yield DemoServer(url, models, LIMITS, app)
     finally:
         app.close()

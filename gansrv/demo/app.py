@@ -25,6 +25,12 @@ from gansrv.demo.models import CONTROL_GROUPS, MAX_CODES, DemoModel, Limits, car
 from gansrv.errors import UserError
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # no calls home from a demo
+# Gradio's queue rebuilds a pandas summary of its last 10,000 events after every event (3-8 ms of CPU
+# per call, measured) for a /monitoring page the demo never enables: keep fewer, rebuild rarely.
+# Read when the queue is created (build_app), so setting them here is in time even after an import.
+ANALYTICS_EVENTS = "1000"
+os.environ.setdefault("GRADIO_ANALYTICS_MAX_EVENTS", ANALYTICS_EVENTS)
+os.environ.setdefault("GRADIO_ANALYTICS_CACHE_FREQUENCY", ANALYTICS_EVENTS)
 import gradio as gr  # noqa: E402 - after the environment it reads at import
 
 CSS = """

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from gansrv.demo.limits import Limits
+from gansrv.demo.limits import DEFAULT_THREADS, MAX_THREADS, Limits
 
 _D = Limits()
 MAX_EXAMPLES = 32
@@ -35,9 +35,12 @@ IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp")
 @click.option("--examples", type=click.Path(file_okay=False, path_type=Path), default=None,
               help=f"Folder of example images for image→image models (first {MAX_EXAMPLES}, by name).")
 @click.option("--provider", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)
+@click.option("--threads", type=click.IntRange(0, MAX_THREADS), default=DEFAULT_THREADS, show_default=True,
+              help="onnxruntime threads per model (0: its default, one per core). 1 leaves the cores to "
+                   "concurrent requests; raise it for large image→image models and few users.")
 def demo(models: tuple[Path, ...], models_dir: Path | None, host: str, port: int, max_images: int,
          concurrency: int, queue_size: int, max_upload_mb: float, examples: Path | None,
-         provider: str) -> None:
+         provider: str, threads: int) -> None:
     """Gradio demo of exported models: MODEL.onnx ... or --models-dir DIR.
 
     The page and the API name models by file stem, from this list only. API names: /generate,
@@ -52,7 +55,7 @@ def demo(models: tuple[Path, ...], models_dir: Path | None, host: str, port: int
 
     if not models and models_dir is None:
         models_dir = Path("exported")
-    served, notes = load_models(models, models_dir, provider)
+    served, notes = load_models(models, models_dir, provider, threads)
     for note in notes:
         click.echo(f"note: {note}", err=True)
     limits = Limits(max_images=max_images, concurrency=concurrency, queue_size=queue_size,

@@ -10,6 +10,13 @@ from dataclasses import dataclass
 
 from gansrv.errors import UserError
 
+# onnxruntime intra-op threads per served model. 1: a 28x28 generator gains nothing from a parallel
+# kernel, and the demo already runs --concurrency requests in threads of its own; onnxruntime's
+# default (a pool of one thread per core that spins after each run) made every request burn the
+# cores the server needs for Gradio's own work (docs/benchmarks.md, "Where the demo's time goes").
+DEFAULT_THREADS = 1
+MAX_THREADS = 64
+
 
 @dataclass(frozen=True)
 class Limits:

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from gansrv.demo.limits import Limits
+from gansrv.demo.limits import DEFAULT_THREADS, Limits
 from gansrv.digest import sha256_file
 from gansrv.errors import UserError
 from gansrv.runtime import Generator, LoadedModel, load, read_info, to_uint8
@@ -98,8 +98,8 @@ class DemoModel:
         return to_uint8(images, self.info.output_range or (-1.0, 1.0))
 
 
-def load_models(paths: Sequence[Path] = (), models_dir: Path | None = None,
-                provider: str = "auto") -> tuple[dict[str, DemoModel], list[str]]:
+def load_models(paths: Sequence[Path] = (), models_dir: Path | None = None, provider: str = "auto",
+                threads: int = DEFAULT_THREADS) -> tuple[dict[str, DemoModel], list[str]]:
     """Open the configured models -> ({name: model}, notes about files of a folder that were skipped).
 
     Files named explicitly must all be servable generators; in a folder, other graphs (a
@@ -129,13 +129,16 @@ def load_models(paths: Sequence[Path] = (), models_dir: Path | None = None,
         name = path.stem
         if name in models:
             raise UserError(f"two models named {name!r} ({models[name].path} and {path}); rename one")
-        models[name] = open_model(name, path, provider)
+        models[name] = open_model(name, path, provider, threads)
     return models, notes
 
 
-def open_model(name: str, path: Path, provider: str = "auto") -> DemoModel:
-    """Load one file; kinds the runtime's Generator runs get one, the others are checked here."""
-    loaded = load(path, provider)
+def open_model(name: str, path: Path, provider: str = "auto", threads: int = DEFAULT_THREADS) -> DemoModel:
+    """Load one file; kinds the runtime's Generator runs get one, the others are checked here.
+
+    ``threads``: onnxruntime intra-op threads (0: its default); see ``limits.DEFAULT_THREADS``.
+    """
+    loaded = load(path, provider, threads)
     if loaded.info.kind in ("noise", "conditional"):
         model = DemoModel(name, path, loaded, Generator(loaded), sha256_file(path))
     else:
