@@ -8,7 +8,7 @@ job and ``metadata.jsonl`` maps each output to its source.
 Each output PNG records the sha256 of the input it was translated from (a ``gansrv:source-sha256``
 tEXt chunk), so a resume keeps an output only if its input is byte for byte the one it came from:
 an input edited since is translated again. ``--shard K/N`` translates the inputs whose position in
-the sorted input list is K-1 modulo N; the N shards write the same manifest and together exactly
+the input list (as :func:`collect_inputs` orders it) is K-1 modulo N; the N shards write the same manifest and together exactly
 the files of one unsharded run (each shard's rows in ``metadata-shard-K-of-N.jsonl``).
 """
 
@@ -192,8 +192,9 @@ def write_translations(translator, jobs: list[Job], out: Path, batch_size: int, 
 @click.option("--batch-size", type=int, default=16, show_default=True,
               help="Images per inference call (consecutive images of one size).")
 @click.option("--shard", default=None,
-              help="K/N: translate only the inputs whose position in the sorted list is K-1 mod N; "
-                   "the N shards together write exactly the files of one run.")
+              help="K/N: translate only the inputs whose position in the input list (files in the "
+                   "order given, each folder's images sorted) is K-1 mod N; the N shards together "
+                   "write exactly the files of one run.")
 @click.option("--overwrite", is_flag=True,
               help="Write into a folder that holds another job or other files, replacing outputs.")
 @click.option("--provider", type=click.Choice(["auto", "cpu", "cuda"]), default="auto",
