@@ -8,8 +8,9 @@ job and ``metadata.jsonl`` maps each output to its source.
 Each output PNG records the sha256 of the input it was translated from (a ``gansrv:source-sha256``
 tEXt chunk), so a resume keeps an output only if its input is byte for byte the one it came from:
 an input edited since is translated again. ``--shard K/N`` translates the inputs whose position in
-the input list (as :func:`collect_inputs` orders it) is K-1 modulo N; the N shards write the same manifest and together exactly
-the files of one unsharded run (each shard's rows in ``metadata-shard-K-of-N.jsonl``).
+the input list (as :func:`collect_inputs` orders it) is K-1 modulo N; the N shards write the same
+manifest and together exactly the files of one unsharded run (each shard's rows in
+``metadata-shard-K-of-N.jsonl``).
 """
 
 from __future__ import annotations
