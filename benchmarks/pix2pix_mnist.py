@@ -4,7 +4,8 @@ The first ``--train`` images of the canonical 8,000 become A/ (edge maps, see te
 and B/ (the digits, padded to 32 px) folders; ``gansrv train pix2pix`` learns A -> B within a
 training-time budget, ``gansrv export`` writes the ONNX file, and the torch-free
 ``gansrv.runtime.Translator`` translates the edge maps of the 2,000 held-out digits. Reported on
-those: L1 (mean absolute error, pixels scaled to 0..1), PSNR (dB, peak 1), and the share of outputs
+those: L1 (mean absolute error, pixels scaled to 0..1), PSNR (dB, peak 1), SSIM (Wang et al. 2004,
+11x11 Gaussian window; gansrv.metrics.similarity), and the share of outputs
 the benchmark's MNIST reader (benchmarks/mnist_classifier.py) reads as the digit's true class, next
 to the same figures for two baselines (the edge map itself, the mean training digit) and the
 reader's accuracy on the real held-out digits.
@@ -37,7 +38,8 @@ from common import (
 )
 
 sys.path.insert(0, str(REPO))  # tests/paired_tasks.py holds the task, shared with the tests
-from tests.paired_tasks import edge_maps, l1_psnr, mnist_digits, write_pair_folders  # noqa: E402
+from gansrv.metrics.similarity import l1_psnr, ssim  # noqa: E402
+from tests.paired_tasks import edge_maps, mnist_digits, write_pair_folders  # noqa: E402
 
 HELD_OUT = 2000
 SIZE = 32
@@ -102,12 +104,14 @@ def main(argv: list[str] | None = None) -> int:
     figures = {}
     print(f"\nheld-out pairs: {HELD_OUT} (MNIST test split {TRAIN_COUNT}..{TRAIN_COUNT + HELD_OUT - 1}),"
           f" {SIZE}x{SIZE}; steps trained: {metrics[-1]['step'] if metrics else 0}")
-    print(f"{'prediction':<22} {'L1':>7} {'PSNR dB':>8} {'reader acc':>10}")
+    print(f"{'prediction':<22} {'L1':>7} {'PSNR dB':>8} {'SSIM':>7} {'reader acc':>10}")
     for name, pred in rows.items():
         l1, psnr = l1_psnr(pred, held)
+        s = ssim(pred, held)
         acc = reader_accuracy(reader, np.ascontiguousarray(pred), held_labels)
-        figures[name] = {"l1": round(l1, 4), "psnr_db": round(psnr, 2), "reader_accuracy": round(acc, 4)}
-        print(f"{name:<22} {l1:7.4f} {psnr:8.2f} {acc:10.4f}")
+        figures[name] = {"l1": round(l1, 4), "psnr_db": round(psnr, 2), "ssim": round(s, 4),
+                         "reader_accuracy": round(acc, 4)}
+        print(f"{name:<22} {l1:7.4f} {psnr:8.2f} {s:7.4f} {acc:10.4f}")
     print(f"reader on the real held-out digits: {reader_real:.4f}")
     print(f"translate (ORT, CPU, batch 200): {HELD_OUT / translate_s:.0f} img/s")
     finish_machine(info)

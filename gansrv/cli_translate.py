@@ -4,20 +4,29 @@ It behaves like ``gansrv generate``: every input is checked (readable header, si
 inputs with one output name) before the first file is written; PNGs are written atomically; a
 re-run of the same job keeps the finished outputs (resume); ``gansrv-translate.json`` identifies the
 job and ``metadata.jsonl`` maps each output to its source.
+
+Each output PNG records the sha256 of the input it was translated from (a ``gansrv:source-sha256``
+tEXt chunk), so a resume keeps an output only if its input is byte for byte the one it came from:
+an input edited since is translated again. ``--shard K/N`` translates the inputs whose position in
+the input list (as :func:`collect_inputs` orders it) is K-1 modulo N; the N shards write the same
+manifest and together exactly the files of one unsharded run (each shard's rows in
+``metadata-shard-K-of-N.jsonl``).
 """
 
 from __future__ import annotations
 
 import json
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import click
 
 MANIFEST = "gansrv-translate.json"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: outputs record their source's sha256; --shard
 MAX_INPUTS = 1_000_000
+SOURCE_KEY = "gansrv:source-sha256"
+_PNG_HEAD_READ = 4096  # the tEXt chunk sits right after IHDR: well within the first bytes
 
 
 @dataclass(frozen=True)
@@ -27,6 +36,7 @@ class Job:
     source: Path
     size: tuple[int, int]  # (height, width) fed to the model
     name: str
+    sha256: str = ""  # the source's digest, filled in for the jobs of this shard only
 
 
 def collect_inputs(inputs: tuple[Path, ...]) -> list[Path]:
@@ -108,30 +118,67 @@ def _pixels(job: Job, channels: int):
     return match_channels((arr[..., None] if arr.ndim == 2 else arr)[None], channels)[0]
 
 
+def recorded_source(path: Path) -> str | None:
+    """The source digest an earlier run wrote into the output PNG (None: no output, or none recorded).
+
+    Reads the chunks between the signature and the first IDAT only (a few hundred bytes)."""
+    import struct
+
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(_PNG_HEAD_READ)
+    except OSError:
+        return None
+    pos, key = 8, SOURCE_KEY.encode("latin-1") + b"\0"
+    while pos + 8 <= len(head):
+        (length,), kind = struct.unpack(">I", head[pos:pos + 4]), head[pos + 4:pos + 8]
+        if kind == b"IDAT":
+            return None
+        data = head[pos + 8:pos + 8 + length]
+        if kind == b"tEXt" and data.startswith(key):
+            return data[len(key):].decode("latin-1")
+        pos += 12 + length
+    return None
+
+
+def stale_jobs(jobs: list[Job], out: Path, redo: bool) -> list[Job]:
+    """The jobs to (re)do: all with ``redo``; else those whose output is missing, cut short, or was
+    translated from other bytes than the input holds now."""
+    from gansrv.generate.writer import complete_png
+
+    if redo:
+        return list(jobs)
+    return [j for j in jobs
+            if not complete_png(out / j.name) or recorded_source(out / j.name) != j.sha256]
+
+
 def write_translations(translator, jobs: list[Job], out: Path, batch_size: int, redo: bool,
-                       progress: bool) -> tuple[int, int]:
-    """Translate and write the jobs whose output is missing (all with ``redo``); (written, kept)."""
+                       progress: bool, suffix: str = "") -> tuple[int, int]:
+    """Translate and write the stale jobs (see :func:`stale_jobs`), then this shard's
+    ``metadata{suffix}.jsonl``; returns (written, kept)."""
     import numpy as np
     from tqdm import tqdm
 
     from gansrv import atomic
-    from gansrv.generate.writer import complete_png, encode_png
+    from gansrv.generate.writer import encode_png
 
-    todo = jobs if redo else [j for j in jobs if not complete_png(out / j.name)]
     for stale in out.glob(".*.tmp"):  # temporary files of a killed run
         stale.unlink(missing_ok=True)
+    todo = stale_jobs(jobs, out, redo)
     with tqdm(total=len(todo), unit="img", file=sys.stderr, disable=not progress,
               dynamic_ncols=True) as bar:
         for batch in _batches(todo, batch_size):
             images = translator.run(np.stack([_pixels(j, translator.in_channels) for j in batch]))
             for job, image in zip(batch, images):
-                atomic.write_bytes(out / job.name, encode_png(image), durable=False)
+                png = encode_png(image, {SOURCE_KEY: job.sha256})
+                atomic.write_bytes(out / job.name, png, durable=False)
             bar.update(len(batch))
     if todo:
         atomic.sync_filesystem(out)
     rows = sorted(json.dumps({"file_name": j.name, "source": str(j.source),
-                              "size": [j.size[1], j.size[0]]}) for j in jobs)
-    atomic.write_text(out / "metadata.jsonl", "".join(r + "\n" for r in rows))
+                              "source_sha256": j.sha256, "size": [j.size[1], j.size[0]]})
+                  for j in jobs)
+    atomic.write_text(out / f"metadata{suffix}.jsonl", "".join(r + "\n" for r in rows))
     return len(todo), len(jobs) - len(todo)
 
 
@@ -145,6 +192,10 @@ def write_translations(translator, jobs: list[Job], out: Path, batch_size: int, 
                    "(default: refuse them).")
 @click.option("--batch-size", type=int, default=16, show_default=True,
               help="Images per inference call (consecutive images of one size).")
+@click.option("--shard", default=None,
+              help="K/N: translate only the inputs whose position in the input list (files in the "
+                   "order given, each folder's images sorted) is K-1 mod N; the N shards together "
+                   "write exactly the files of one run.")
 @click.option("--overwrite", is_flag=True,
               help="Write into a folder that holds another job or other files, replacing outputs.")
 @click.option("--provider", type=click.Choice(["auto", "cpu", "cuda"]), default="auto",
@@ -152,10 +203,12 @@ def write_translations(translator, jobs: list[Job], out: Path, batch_size: int, 
 @click.option("--progress/--no-progress", default=True, show_default=True,
               help="Show the progress bar.")
 def translate(model: Path, inputs: tuple[Path, ...], out: Path, resize: bool, batch_size: int,
-              overwrite: bool, provider: str, progress: bool) -> None:
+              shard: str | None, overwrite: bool, provider: str, progress: bool) -> None:
     """Translate images with an image -> image model (pix2pix, cyclegan): INPUTS are files or folders.
 
-    Resumable: re-running the same command keeps the finished PNGs and writes the rest.
+    Resumable: re-running the same command keeps the finished PNGs whose input is unchanged (each
+    output records its input's sha256) and translates the rest. Shardable: --shard K/N on N
+    machines; the union of the folders is the single-run result.
     """
     from gansrv import atomic
     from gansrv.errors import UserError
@@ -163,9 +216,11 @@ def translate(model: Path, inputs: tuple[Path, ...], out: Path, resize: bool, ba
 
     require("serve", what="gansrv translate")
     from gansrv.digest import sha256_file
+    from gansrv.generate.plan import parse_shard
     from gansrv.generate.writer import check_destination
     from gansrv.runtime.translator import MAX_BATCH, Translator
 
+    the_shard = parse_shard(shard)
     if not 1 <= batch_size <= MAX_BATCH:
         raise UserError(f"--batch-size must be between 1 and {MAX_BATCH}, got {batch_size}")
     if not model.is_file():
@@ -178,5 +233,9 @@ def translate(model: Path, inputs: tuple[Path, ...], out: Path, resize: bool, ba
     redo = check_destination(out, manifest, overwrite, MANIFEST, "gansrv translate")
     out.mkdir(parents=True, exist_ok=True)
     atomic.write_json(out / MANIFEST, manifest)
-    written, kept = write_translations(translator, jobs, out, batch_size, redo, progress)
-    click.echo(f"{out}: {written} images translated, {kept} already there (metadata.jsonl)")
+    mine = [replace(j, sha256=sha256_file(j.source))
+            for i, j in enumerate(jobs) if the_shard.keeps(i)]
+    written, kept = write_translations(translator, mine, out, batch_size, redo, progress,
+                                       the_shard.suffix)
+    click.echo(f"{out}: {written} images translated, {kept} already there "
+               f"(metadata{the_shard.suffix}.jsonl)")

@@ -1,9 +1,13 @@
-"""A paired image -> image task with enough data to learn, derived from MNIST: edge map -> digit.
+"""Image -> image tasks with enough data to learn, derived from MNIST, whose right answers are known.
 
-The edge map of a digit is its binarised stroke minus the stroke eroded by a 3x3 cross: an outline
-that keeps the shape but not the stroke's thickness or grey levels, which the model must fill in.
-Written as ``A/`` (edges) and ``B/`` (digits) folders of PNGs with matching names, the layout that
-``gansrv train pix2pix --data DIR`` reads.
+Paired: edge map -> digit. The edge map of a digit is its binarised stroke minus the stroke eroded
+by a 3x3 cross: an outline that keeps the shape but not the stroke's thickness or grey levels, which
+the model must fill in. Written as ``A/`` (edges) and ``B/`` (digits) folders of PNGs with matching
+names, the layout that ``gansrv train pix2pix --data DIR`` reads.
+
+Unpaired: digit <-> thick digit. Domain B is :func:`thicken` applied to *other* digits than those
+of domain A (``trainA/``, ``trainB/``, the layout of ``gansrv train cyclegan``), so no pair is ever
+shown; on held-out digits the right translation is still known (the digit's own thick version).
 """
 
 from __future__ import annotations
@@ -40,8 +44,18 @@ def write_pair_folders(root: Path, digits: np.ndarray) -> Path:
     return root
 
 
-def l1_psnr(pred: np.ndarray, truth: np.ndarray) -> tuple[float, float]:
-    """Mean absolute error on a 0..1 scale, and PSNR in dB of the mean squared error (peak 1)."""
-    p, t = pred.astype(np.float64) / 255, truth.astype(np.float64) / 255
-    mse = float(np.mean((p - t) ** 2))
-    return float(np.mean(np.abs(p - t))), float(10 * np.log10(1 / max(mse, 1e-12)))
+def thicken(digits: np.ndarray) -> np.ndarray:
+    """uint8 (N, H, W) -> the grey-level dilation by a 3x3 square (each pixel the max of its 3x3
+    neighbourhood): strokes about 2 px thicker, same grey levels, same digit."""
+    pad = np.pad(digits, ((0, 0), (1, 1), (1, 1)))
+    h, w = digits.shape[1:]
+    return np.max([pad[:, i:i + h, j:j + w] for i in range(3) for j in range(3)], axis=0)
+
+
+def write_unpaired_folders(root: Path, domain_a: np.ndarray, domain_b: np.ndarray) -> Path:
+    """root/trainA/NNNNN.png and root/trainB/NNNNN.png from two uint8 (N, H, W) stacks; returns root."""
+    for side, images in (("trainA", domain_a), ("trainB", domain_b)):
+        (root / side).mkdir(parents=True, exist_ok=True)
+        for i, img in enumerate(images):
+            Image.fromarray(img).save(root / side / f"{i:05d}.png")
+    return root

@@ -198,3 +198,13 @@ def test_full_size_facades_pairs_train_export_and_translate(facades, tmp_path): 
     run("translate", model, labels, "--out", tmp_path / "out", "--no-progress")
     out = np.asarray(Image.open(tmp_path / "out" / "3.png"))
     assert out.shape == (256, 256, 3) and out.dtype == np.uint8
+
+
+def test_colour_jitter_reaches_the_training_inputs(pairs, tmp_path):
+    plain, jittered = tmp_path / "plain", tmp_path / "jittered"
+    run("train", "pix2pix", "--data", pairs, "--steps", "1", "--out", plain, *SMALL)
+    run("train", "pix2pix", "--data", pairs, "--steps", "1", "--out", jittered, "--jitter", "0.5",
+        *SMALL)
+    assert json.loads((jittered / "config.json").read_text())["config"]["jitter"] == 0.5
+    a, b = load_run(plain).modules["G"], load_run(jittered).modules["G"]
+    assert not all(torch.equal(x, y) for x, y in zip(a.parameters(), b.parameters()))

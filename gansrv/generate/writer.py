@@ -107,8 +107,9 @@ def _chunk(kind: bytes, data: bytes) -> bytes:
     return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
 
-def encode_png(image: np.ndarray) -> bytes:
-    """uint8 (H, W, C) -> PNG bytes: 8-bit grey/RGB(A), filter type 0 on every row, zlib level 6.
+def encode_png(image: np.ndarray, text: dict[str, str] | None = None) -> bytes:
+    """uint8 (H, W, C) -> PNG bytes: 8-bit grey/RGB(A), filter type 0 on every row, zlib level 6;
+    ``text`` (Latin-1 keys and values) goes into tEXt chunks right after the header.
 
     Written with zlib rather than Pillow because Pillow's per-call overhead was ~9x the encoding
     itself for small images (28x28: 183 us vs 21 us per image, 2% larger files); no timestamps or
@@ -120,8 +121,10 @@ def encode_png(image: np.ndarray) -> bytes:
     rows[:, 0] = 0  # filter type None
     rows[:, 1:] = image.reshape(h, w * c)
     header = struct.pack(">IIBBBBB", w, h, 8, _COLOR_TYPE[c], 0, 0, 0)
-    return (_PNG_HEAD + _chunk(b"IHDR", header) + _chunk(b"IDAT", zlib.compress(rows.tobytes(), 6))
-            + _PNG_TAIL)
+    notes = b"".join(_chunk(b"tEXt", k.encode("latin-1") + b"\0" + v.encode("latin-1"))
+                     for k, v in (text or {}).items())
+    return (_PNG_HEAD + _chunk(b"IHDR", header) + notes
+            + _chunk(b"IDAT", zlib.compress(rows.tobytes(), 6)) + _PNG_TAIL)
 
 
 def _batches(entries: list[tuple[int, int]], size: int):

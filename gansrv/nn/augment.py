@@ -1,7 +1,8 @@
-"""Jitter for paired images: the same random crop and flip applied to an input and its target.
+"""Jitter for image -> image training: the same random crop and flip applied to an input and its
+target, and colour jitter of single images.
 
-Randomness comes from the step context's seeded generator, so a resumed run crops and flips exactly
-as an uninterrupted one would.
+Randomness comes from the step context's seeded generator, so a resumed run crops, flips and
+jitters exactly as an uninterrupted one would.
 """
 
 from __future__ import annotations
@@ -26,3 +27,27 @@ def paired_crop_flip(x: torch.Tensor, t: torch.Tensor, crop: int, flip: bool, ct
         x = torch.where(mirror, x.flip(3), x)
         t = torch.where(mirror, t.flip(3), t)
     return x, t
+
+
+_LUMA = (0.299, 0.587, 0.114)  # ITU-R 601 weights: the grey an RGB image's saturation pivots on
+
+
+def colour_jitter(x: torch.Tensor, strength: float, ctx: Any) -> torch.Tensor:
+    """Scale each image's brightness, then contrast (about its mean), then saturation (about its
+    grey; RGB only) by factors drawn uniformly from [1 - strength, 1 + strength]; clamp to [-1, 1].
+
+    Three factors are drawn per image whatever the channel count, so a run's random stream does
+    not depend on the data; ``strength`` 0 draws nothing and returns ``x`` itself.
+    """
+    if not strength:
+        return x
+    n, c = x.shape[:2]
+    f = 1.0 + strength * (2.0 * ctx.rand(n, 3) - 1.0)
+    bright, contrast, sat = (f[:, i].view(n, 1, 1, 1) for i in range(3))
+    u = (x + 1.0) * 0.5 * bright
+    mean = u.mean(dim=(1, 2, 3), keepdim=True)
+    u = (u - mean) * contrast + mean
+    if c == 3:
+        grey = sum(w * u[:, i:i + 1] for i, w in enumerate(_LUMA))
+        u = (u - grey) * sat + grey
+    return u.clamp(0.0, 1.0) * 2.0 - 1.0

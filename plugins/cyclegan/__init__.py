@@ -5,35 +5,70 @@ LSGAN losses, an L1 cycle-consistency term (A -> B -> A and B -> A -> B) weighte
 ``cycle_weight``, an identity term, and a history pool of fakes for the discriminators. Data is a
 folder with ``trainA/`` and ``trainB/``. Both generators are exported: ``generator`` (A -> B) and
 ``generator_ba`` (B -> A), input ``image``, output ``translated``, H and W multiples of 8.
+
+``--variant dualgan`` and ``--variant discogan`` keep these networks and swap the losses, the update
+order and the optimizer (see variants.py); the variant is recorded in config.json and in the
+exported files' metadata (``variant``).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from gansrv import hookimpl
 from gansrv.family import ExportSpec, Family, Kind, option
 
+VARIANTS = ("cyclegan", "dualgan", "discogan")
+
+# Values of the options left unset (None), by variant.
+DEFAULTS: dict[str, dict[str, Any]] = {
+    "cyclegan": {"cycle_weight": 10.0, "identity_weight": 0.5, "pool_size": 50, "lr": 2e-4},
+    "dualgan": {"cycle_weight": 100.0, "identity_weight": 0.0, "pool_size": 0, "lr": 5e-5},
+    "discogan": {"cycle_weight": 1.0, "identity_weight": 0.0, "pool_size": 0, "lr": 2e-4},
+}
+
 
 @dataclass
 class Config:
+    variant: str = option("cyclegan", "Loss recipe: cyclegan (LSGAN, cycle L1), dualgan (WGAN "
+                                      "critics with clipped weights, RMSprop, L1 reconstruction) or "
+                                      "discogan (BCE, MSE reconstruction). Options left unset take "
+                                      "the variant's defaults.", choices=VARIANTS)
     image_size: int = option(256, "Images of both domains are resized to this side (square).",
                              min=8, max=1024)
     crop_size: int = option(0, "Random crop side for training (0: no crop).", min=0, max=1024)
     flip: bool = option(True, "Mirror random images left-right during training.")
+    jitter: float = option(0.0, "Colour jitter: each training image's brightness, contrast and "
+                                "saturation scaled by a random factor in [1-j, 1+j] (0: off).",
+                           min=0.0, max=1.0)
     ngf: int = option(64, "Width of the generators' first layer.", min=1, max=512)
     ndf: int = option(64, "Width of the discriminators' first layer.", min=1, max=512)
     blocks: int = option(0, "Residual blocks per generator (0: 6 up to 128 px, else 9).", min=0,
                          max=32)
     norm: str = option("instance", "Normalisation in G and D.", choices=("instance", "batch"))
-    cycle_weight: float = option(10.0, "Weight lambda of the cycle-consistency L1 term.", min=0.0,
-                                 max=1e6)
-    identity_weight: float = option(0.5, "Identity term weight, as a fraction of lambda (needs the "
-                                         "same channels in A and B; 0: off).", min=0.0, max=100.0)
-    pool_size: int = option(50, "Fakes kept per domain for the discriminators (0: no pool).",
-                            min=0, max=1000)
-    lr: float = option(2e-4, "Adam learning rate.", min=0.0, max=10.0)
-    beta1: float = option(0.5, "Adam beta1.", min=0.0, max=0.9999)
+    cycle_weight: float | None = option(None, "Weight lambda of the reconstruction (cycle) term "
+                                              "[default by variant: cyclegan 10, dualgan 100, "
+                                              "discogan 1].", min=0.0, max=1e6)
+    identity_weight: float | None = option(None, "Identity term weight, as a fraction of lambda "
+                                                 "(needs the same channels in A and B; 0: off) "
+                                                 "[default: cyclegan 0.5, others 0].", min=0.0,
+                                           max=100.0)
+    pool_size: int | None = option(None, "Fakes kept per domain for the discriminators (0: no "
+                                         "pool) [default: cyclegan 50, others 0].", min=0, max=1000)
+    lr: float | None = option(None, "Learning rate (Adam; RMSprop for dualgan) [default: 2e-4, "
+                                    "dualgan 5e-5].", min=0.0, max=10.0)
+    beta1: float = option(0.5, "Adam beta1 (cyclegan, discogan).", min=0.0, max=0.9999)
+    n_critic: int = option(2, "dualgan: critic updates per generator update.", min=1, max=100)
+    clip: float = option(0.01, "dualgan: critic weights are clipped to [-clip, clip].", min=1e-6,
+                         max=10.0)
+
+    def __post_init__(self) -> None:
+        """Fill the options left unset with the variant's values, so that config.json records
+        what was trained (an unknown variant keeps cyclegan's and fails the choices check)."""
+        for name, value in DEFAULTS.get(self.variant, DEFAULTS["cyclegan"]).items():
+            if getattr(self, name) is None:
+                setattr(self, name, value)
 
 
 def train_side(config: Config) -> int:
@@ -46,7 +81,8 @@ def blocks(config: Config) -> int:
 
 class CycleGAN(Family):
     name = "cyclegan"
-    description = "CycleGAN: unpaired image-to-image translation, two ResNet Gs + cycle loss (Zhu 2017)."
+    description = ("CycleGAN: unpaired image-to-image translation, two ResNet Gs + cycle loss (Zhu "
+                   "2017); --variant dualgan|discogan.")
     kind = Kind.IMAGE
     Config = Config
     smoke_args = ("--image-size", "32", "--ngf", "4", "--ndf", "4", "--blocks", "1",
@@ -86,41 +122,20 @@ class CycleGAN(Family):
 
         import torch
 
-        def adam(*names):
+        def make(*names):
             params = itertools.chain(*(modules[n].parameters() for n in names))
+            if config.variant == "dualgan":
+                return torch.optim.RMSprop(params, lr=config.lr)
             return torch.optim.Adam(params, lr=config.lr, betas=(config.beta1, 0.999))
 
-        return {"G": adam("G_AB", "G_BA"), "D": adam("D_A", "D_B")}
+        return {"G": make("G_AB", "G_BA"), "D": make("D_A", "D_B")}
 
     def train_step(self, batch, ctx):
-        import torch.nn.functional as F
+        from gansrv_plugins.cyclegan.variants import critic_first_step, generator_first_step
 
-        from gansrv.nn.augment import paired_crop_flip
-        from gansrv_plugins.cyclegan.models import image_pool
-
-        m, c = ctx.modules, ctx.config
-        real_a, real_b = paired_crop_flip(*batch, c.crop_size, c.flip, ctx)
-        fake_b, fake_a = m["G_AB"](real_a), m["G_BA"](real_b)
-        opt_g, opt_d = ctx.optimizers["G"], ctx.optimizers["D"]
-        opt_g.zero_grad(set_to_none=True)
-        gan = _ls(m["D_B"](fake_b), 1.0) + _ls(m["D_A"](fake_a), 1.0)
-        cycle = F.l1_loss(m["G_BA"](fake_b), real_a) + F.l1_loss(m["G_AB"](fake_a), real_b)
-        loss = gan + c.cycle_weight * cycle
-        identity = fake_b.new_zeros(())
-        if c.identity_weight:
-            identity = F.l1_loss(m["G_AB"](real_b), real_b) + F.l1_loss(m["G_BA"](real_a), real_a)
-            loss = loss + c.cycle_weight * c.identity_weight * identity
-        loss.backward()
-        opt_g.step()
-        opt_d.zero_grad(set_to_none=True)
-        pool_a = image_pool(ctx, "pool_a", fake_a.detach(), c.pool_size)
-        pool_b = image_pool(ctx, "pool_b", fake_b.detach(), c.pool_size)
-        d_a = 0.5 * (_ls(m["D_A"](real_a), 1.0) + _ls(m["D_A"](pool_a), 0.0))
-        d_b = 0.5 * (_ls(m["D_B"](real_b), 1.0) + _ls(m["D_B"](pool_b), 0.0))
-        (d_a + d_b).backward()
-        opt_d.step()
-        return {"d_a": d_a.item(), "d_b": d_b.item(), "g_gan": gan.item(), "cycle": cycle.item(),
-                "identity": identity.item()}
+        if ctx.config.variant == "dualgan":
+            return critic_first_step(batch, ctx)
+        return generator_first_step(batch, ctx)
 
     def sample(self, modules, z, labels=None):
         return modules["G_AB"](z)
@@ -131,18 +146,14 @@ class CycleGAN(Family):
         side, a, b = train_side(config), data.channels, data.target_channels or data.channels
         image_a = torch.rand(2, a, side, side) * 2 - 1
         image_b = torch.rand(2, b, side, side) * 2 - 1
-        m = modules["G_AB"].multiple
+        m, variant = modules["G_AB"].multiple, {"variant": config.variant}
         return [ExportSpec("generator", modules["G_AB"], {"image": image_a}, outputs=["translated"],
-                           metadata={"direction": "AtoB"}, size_multiple=m),
+                           metadata={"direction": "AtoB", **variant}, size_multiple=m),
                 ExportSpec("generator_ba", modules["G_BA"], {"image": image_b},
-                           outputs=["translated"], metadata={"direction": "BtoA"}, size_multiple=m),
+                           outputs=["translated"], metadata={"direction": "BtoA", **variant},
+                           size_multiple=m),
                 ExportSpec("discriminator", modules["D_B"], {"image": image_b},
-                           outputs=["patch_logits"], metadata={"domain": "B"})]
-
-
-def _ls(scores, target: float):
-    """LSGAN (Mao et al. 2017): mean squared distance of the patch scores to the target label."""
-    return ((scores - target) ** 2).mean()
+                           outputs=["patch_logits"], metadata={"domain": "B", **variant})]
 
 
 @hookimpl

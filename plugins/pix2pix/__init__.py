@@ -23,6 +23,9 @@ class Config:
     crop_size: int = option(0, "Random crop side for training (0: no crop; the paper: 286 -> 256).",
                             min=0, max=1024)
     flip: bool = option(True, "Mirror random pairs left-right during training.")
+    jitter: float = option(0.0, "Colour jitter of the input: brightness, contrast and saturation "
+                                "scaled by a random factor in [1-j, 1+j] (0: off; the target is "
+                                "left as is).", min=0.0, max=1.0)
     direction: str = option("AtoB", "Which side is the input: AtoB (left/A -> right/B) or BtoA.",
                             choices=("AtoB", "BtoA"))
     depth: int = option(0, "U-Net levels (0: by training size, the largest k <= 8 with "
@@ -98,11 +101,12 @@ class Pix2Pix(Family):
     def train_step(self, batch, ctx):
         import torch.nn.functional as F
 
-        from gansrv.nn.augment import paired_crop_flip
+        from gansrv.nn.augment import colour_jitter, paired_crop_flip
         from gansrv.nn.losses import d_loss_bce, g_loss_nonsaturating
 
         G, D, c = ctx.modules["G"], ctx.modules["D"], ctx.config
         x, target = paired_crop_flip(*batch, c.crop_size, c.flip, ctx)
+        x = colour_jitter(x, c.jitter, ctx)
         fake = G(x)
         opt_d, opt_g = ctx.optimizers["D"], ctx.optimizers["G"]
         opt_d.zero_grad(set_to_none=True)
