@@ -110,8 +110,6 @@ def classify(model: Path, inputs: tuple[Path, ...], recursive: bool, min_confide
         raise UserError(f"--batch-size must be between 1 and {MAX_BATCH}, got {batch_size}")
     if not 0.0 <= min_confidence <= 1.0:
         raise UserError(f"--min-confidence must be between 0 and 1, got {min_confidence}")
-    if json_out is not None and json_out.is_dir():
-        raise UserError(f"--json {json_out}: is a folder, not a file name")
     classifier = Classifier.from_file(model, provider)
     paths = collect(inputs, recursive)
     check_headers(paths)
