@@ -146,21 +146,21 @@ def classifier_gan_step(ctx, batch, latent_dim: int, d_steps: int = 1, c_steps: 
     for _ in range(g_steps):
         yf = ctx.fake_labels(n)
         fake = G(ctx.randn(n, latent_dim), yf)
-        adv = _adversarial(D, fake)
-        class_logits = C.class_logits(fake)
+        if C is D:  # one pass through the shared trunk gives both heads
+            adv, class_logits = D(fake)
+        else:
+            adv, class_logits = _adversarial(D, fake), C.class_logits(fake)
         loss_class = F.cross_entropy(class_logits, yf)
         adv_loss = generator_loss_wasserstein(adv) if wasserstein else g_loss_nonsaturating(adv)
         loss_g = adv_loss + class_weight * loss_class
         _update(opt["G"], loss_g)
     for m in players:
         m.requires_grad_(True)
-    real = torch.stack([r.mean() for r, _ in outs]).mean()
-    fake_mean = torch.stack([f.mean() for _, f in outs]).mean()
     row = {"loss_d": loss_d.item(), "loss_c": loss_c.item(), "loss_g": loss_g.item(),
            "loss_g_class": loss_class.item(), "real_acc": torch.stack(hits).mean().item(),
            "fake_acc": (class_logits.detach().argmax(1) == yf).float().mean().item()}
     if wasserstein:
-        row["wasserstein"] = (real - fake_mean).item()
+        row["wasserstein"] = torch.stack([r.mean() - f.mean() for r, f in outs]).mean().item()
     else:
         row["d_real"] = torch.stack([torch.sigmoid(r).mean() for r, _ in outs]).mean().item()
         row["d_fake"] = torch.stack([torch.sigmoid(f).mean() for _, f in outs]).mean().item()
