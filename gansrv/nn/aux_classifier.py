@@ -115,12 +115,25 @@ def classifier_gan_step(ctx, batch, latent_dim: int, d_steps: int = 1, c_steps: 
     Logged: ``loss_d``, ``loss_c``, ``loss_g`` (its class part as ``loss_g_class``), ``real_acc``
     (C on the real batch) and ``fake_acc`` (G's images classified as asked).
     """
-    G, D = ctx.modules["G"], ctx.modules["D"]
-    C = ctx.modules.get("C", D)
-    opt = ctx.optimizers
+    if loss not in LOSSES:
+        raise ValueError(f"loss must be one of {LOSSES}, got {loss!r}")
     wasserstein = loss == "wasserstein"
+    row, outs = _d_updates(ctx, batch, latent_dim, d_steps, wasserstein, clip)
+    row.update(_c_updates(ctx, batch, c_steps))
+    row.update(_g_updates(ctx, batch[0].size(0), latent_dim, g_steps, wasserstein, class_weight))
+    if wasserstein:
+        row["wasserstein"] = torch.stack([r.mean() - f.mean() for r, f in outs]).mean().item()
+    else:
+        row["d_real"] = torch.stack([torch.sigmoid(r).mean() for r, _ in outs]).mean().item()
+        row["d_fake"] = torch.stack([torch.sigmoid(f).mean() for _, f in outs]).mean().item()
+    return row
+
+
+def _d_updates(ctx, batch, latent_dim: int, steps: int, wasserstein: bool, clip: float | None):
+    """D against fakes of uniformly drawn labels; returns its last loss and every (real, fake) output."""
+    G, D = ctx.modules["G"], ctx.modules["D"]
     outs = []
-    for i in range(d_steps):
+    for i in range(steps):
         x, _ = batch if i == 0 else ctx.next_batch()
         n = x.size(0)
         with torch.no_grad():
@@ -128,22 +141,34 @@ def classifier_gan_step(ctx, batch, latent_dim: int, d_steps: int = 1, c_steps: 
         real_out, fake_out = _adversarial(D, x), _adversarial(D, fake)
         loss_d = (critic_loss_wasserstein(real_out, fake_out) if wasserstein
                   else d_loss_bce(real_out, fake_out))
-        _update(opt["D"], loss_d)
+        _update(ctx.optimizers["D"], loss_d)
         if clip is not None:
             clip_weights_(D, clip)
         outs.append((real_out.detach(), fake_out.detach()))
+    return {"loss_d": loss_d.item()}, outs
+
+
+def _c_updates(ctx, batch, steps: int) -> dict[str, float]:
+    """The classifier on real images and their labels only."""
+    C = ctx.modules.get("C", ctx.modules["D"])
     hits = []
-    for i in range(c_steps):
+    for i in range(steps):
         x, y = batch if i == 0 else ctx.next_batch()
         logits = C.class_logits(x)
         loss_c = F.cross_entropy(logits, y)
-        _update(opt["C"], loss_c)
+        _update(ctx.optimizers["C"], loss_c)
         hits.append((logits.detach().argmax(1) == y).float().mean())
-    players = (D, C)
-    for m in players:
+    return {"loss_c": loss_c.item(), "real_acc": torch.stack(hits).mean().item()}
+
+
+def _g_updates(ctx, n: int, latent_dim: int, steps: int, wasserstein: bool,
+               class_weight: float) -> dict[str, float]:
+    """G fools D and makes C read the labels it was given; D and C are frozen meanwhile."""
+    G, D = ctx.modules["G"], ctx.modules["D"]
+    C = ctx.modules.get("C", D)
+    for m in (D, C):
         m.requires_grad_(False)
-    n = batch[0].size(0)
-    for _ in range(g_steps):
+    for _ in range(steps):
         yf = ctx.fake_labels(n)
         fake = G(ctx.randn(n, latent_dim), yf)
         if C is D:  # one pass through the shared trunk gives both heads
@@ -153,15 +178,8 @@ def classifier_gan_step(ctx, batch, latent_dim: int, d_steps: int = 1, c_steps: 
         loss_class = F.cross_entropy(class_logits, yf)
         adv_loss = generator_loss_wasserstein(adv) if wasserstein else g_loss_nonsaturating(adv)
         loss_g = adv_loss + class_weight * loss_class
-        _update(opt["G"], loss_g)
-    for m in players:
+        _update(ctx.optimizers["G"], loss_g)
+    for m in (D, C):
         m.requires_grad_(True)
-    row = {"loss_d": loss_d.item(), "loss_c": loss_c.item(), "loss_g": loss_g.item(),
-           "loss_g_class": loss_class.item(), "real_acc": torch.stack(hits).mean().item(),
-           "fake_acc": (class_logits.detach().argmax(1) == yf).float().mean().item()}
-    if wasserstein:
-        row["wasserstein"] = torch.stack([r.mean() - f.mean() for r, f in outs]).mean().item()
-    else:
-        row["d_real"] = torch.stack([torch.sigmoid(r).mean() for r, _ in outs]).mean().item()
-        row["d_fake"] = torch.stack([torch.sigmoid(f).mean() for _, f in outs]).mean().item()
-    return row
+    return {"loss_g": loss_g.item(), "loss_g_class": loss_class.item(),
+            "fake_acc": (class_logits.detach().argmax(1) == yf).float().mean().item()}
