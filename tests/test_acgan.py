@@ -85,6 +85,7 @@ def test_classifier_file_metadata(exports, family):  # noqa: F811
     assert f"classifier: exported/{ex.classifier.name}" in ex.stdout
     shown = run("info", ex.classifier).stdout
     assert f"{family} (classifier)" in shown and "probs" in shown
+    assert "input range   [-1.0, 1.0]" in shown
 
 
 @pytest.mark.parametrize("family, extra, ratio", [
