@@ -5,7 +5,9 @@ default hyperparameters: ``gansrv train`` on the first 8,000 images of the share
 ``--budget`` seconds of training time, ``gansrv export``, then ``gansrv eval`` against the held-out
 last 2,000 (``--train-limit 8000``). Prints one markdown table (family, budget, steps, FID, KID,
 precision, recall, class-acc, CAS) with the real-data reference row, and saves a sample grid per
-family (``docs/quality/<family>.png``; conditional families: one row per class).
+family (``docs/quality/<family>.png``; conditional families: one row per class). Families that
+also export an image classifier (``<name>.classifier.onnx``: acgan, wgan-c) get its accuracy on the
+same held-out images printed and stored as ``classifier_accuracy``.
 
     python benchmarks/quality.py                                  # every family, 300 s each
     python benchmarks/quality.py --budget 15 --families cgan,dcgan --n 500 --grid-dir /tmp/q  # smoke
@@ -74,7 +76,22 @@ def train_export_eval(family: str, data: Path, budget: float, n: int, metrics: s
     out = json.loads(figures.read_text())
     out.update(steps=int(last["step"]), train_seconds=round(float(last["time"]), 2), budget=budget,
                grid=str(save_grid(model, grid_dir / f"{family}.png")))
+    classifier = model.with_name(f"{model.stem}.classifier.onnx")
+    if classifier.is_file():
+        out["classifier_accuracy"] = held_out_accuracy(classifier, data)
+        print(f"{family}: exported classifier, held-out accuracy {out['classifier_accuracy']:.4f}")
     return out
+
+
+def held_out_accuracy(classifier: Path, data: Path) -> float:
+    """Share of the held-out images (all after the first TRAIN_COUNT) the classifier labels right."""
+    from gansrv.data import load_dataset
+    from gansrv.runtime import Classifier
+
+    ds = load_dataset([str(data)])
+    images, labels = ds.images[TRAIN_COUNT:], ds.labels[TRAIN_COUNT:]
+    pred = Classifier.from_file(classifier, "cpu").predict(images.transpose(0, 2, 3, 1))
+    return float((pred.labels == labels).mean())
 
 
 def save_grid(model: Path, path: Path, per_row: int = 10) -> Path:

@@ -125,6 +125,7 @@ def _table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:
 
 
 def _register_builtin_commands() -> None:
+    from gansrv.cli_classify import classify
     from gansrv.cli_eval import eval_command
     from gansrv.cli_export import export, info
     from gansrv.cli_train import train
@@ -139,6 +140,7 @@ def _register_builtin_commands() -> None:
     cli.add_command(demo)
     cli.add_command(eval_command)
     cli.add_command(translate)
+    cli.add_command(classify)
 
 
 _register_builtin_commands()

@@ -72,6 +72,8 @@ def info(model: Path, provider: str, as_json: bool) -> None:
             ("parity", f"max abs error {meta.parity_max_abs_error:.3g} at batch sizes "
                        f"{', '.join(map(str, meta.parity_batch_sizes))}"),
             ("data", meta.data_fingerprint), ("provider", loaded.provider)]
+    if "input_range" in meta.extra:  # a classifier graph: the pixel values its image input takes
+        rows.insert(-5, ("input range", meta.extra["input_range"]))
     recorded = metrics_summary(meta.extra)
     if recorded:
         rows.insert(-1, ("metrics", recorded))

@@ -59,6 +59,8 @@ class ExportSpec:
     into the ONNX file's ``metadata_props`` so that the runtime never needs the run directory.
     ``size_multiple`` > 0 makes height and width of the 4-D inputs dynamic too, in multiples of it
     (a fully convolutional image -> image graph); parity is then also checked at a second size.
+    ``kind`` overrides the run's kind in the metadata of a graph that is not a generator of the
+    family's kind, e.g. ``classifier`` for an image -> class-probabilities graph.
     """
 
     name: str
@@ -67,6 +69,7 @@ class ExportSpec:
     outputs: list[str] = field(default_factory=lambda: ["image"])
     metadata: dict[str, Any] = field(default_factory=dict)
     size_multiple: int = 0
+    kind: str | None = None
 
 
 class Family:

@@ -31,6 +31,11 @@ class ExportedRun:
     discriminator: Path
     stdout: str
 
+    @property
+    def classifier(self) -> Path:
+        """The image classifier that classifier-guided families (acgan, wgan-c) export too."""
+        return self.generator.with_name(f"{self.generator.stem}.classifier.onnx")
+
 
 def train_and_export(root: Path, family: str) -> ExportedRun:
     run_dir = root / f"run-{family}"

@@ -49,6 +49,11 @@ def open_image(path: Path):
     return _open(path, None)
 
 
+def open_square(path: Path, size: int):
+    """One image centre-cut to a square and resized to size x size, as training images are."""
+    return _open(path, size)
+
+
 def _square(img, size: int):
     from PIL import Image
 

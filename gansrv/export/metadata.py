@@ -28,6 +28,9 @@ def meaning(name: str, latent_dim: int, num_classes: int) -> str:
         "translated": "translated image: float32 (batch, C, H, W), values in [-1, 1]",
         "target": "target image of the pair: float32 (batch, C, H, W), values in [-1, 1]",
         "logit": "discriminator logit: float32 (batch,), > 0 means judged real",
+        "class_logits": f"class logits: float32 (batch, {num_classes}), softmax gives P(class | image)",
+        "logits": f"class logits: float32 (batch, {num_classes})",
+        "probs": f"class probabilities: float32 (batch, {num_classes}), softmax of logits",
         "energy": "reconstruction energy: float32 (batch,), lower means judged more real",
         "reconstruction": "the autoencoder's reconstruction: float32 (batch, C, H, W), unbounded",
         "patch_logits": "PatchGAN logits: float32 (batch, 1, h, w), one per image patch, > 0 means "
@@ -51,10 +54,12 @@ def build_info(run: LoadedRun, spec: ExportSpec, outputs: dict[str, Any], opset:
         latent = int(run.family.latent_dim(run.config))
     except (AttributeError, TypeError, ValueError):
         latent = 0  # image -> image families have no z
-    # Classes belong in the metadata of models that take a label; an unconditional model trained on
-    # labelled data knows nothing of them.
-    kind = run.family.kind_for(run.config).value
-    conditional = "label" in spec.inputs or kind == "conditional"
+    # Classes belong in the metadata of models that take or predict a label; an unconditional model
+    # trained on labelled data knows nothing of them.
+    kind = spec.kind or run.family.kind_for(run.config).value
+    classifier = kind == "classifier"
+    latent = 0 if classifier else latent
+    conditional = "label" in spec.inputs or kind == "conditional" or classifier
     k = run.spec.num_classes if conditional else 0
     m = spec.size_multiple
     ins = [tensor_info(n, v, latent, k, m) for n, v in spec.inputs.items()]

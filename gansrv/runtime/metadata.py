@@ -24,7 +24,7 @@ KEYS: dict[str, str] = {
     "format": "version of this metadata layout",
     "version": "gansrv version that exported the file",
     "family": "GAN family name",
-    "kind": "noise | conditional | code | image",
+    "kind": "noise | conditional | code | image | classifier (an image -> class probabilities graph)",
     "graph": "which network: generator, discriminator, ...",
     "inputs": "JSON list of {name, dtype, shape, meaning}",
     "outputs": "JSON list of {name, dtype, shape, meaning}",

@@ -1,0 +1,130 @@
+"""``gansrv classify``: label images with an exported classifier (gansrv.runtime, no torch).
+
+Every input's header is read and bounded before the first inference, so a bad file costs no work and
+writes nothing; results go to stdout (one tab-separated line per image) and, with ``--json``, to a
+file written atomically.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+MAX_INPUTS = 1_000_000
+
+
+def collect(inputs: tuple[Path, ...], recursive: bool) -> list[Path]:
+    """Files as given and the images inside folders (sorted; sub-folders too with `recursive`)."""
+    from gansrv.data.folder import IMAGE_SUFFIXES
+    from gansrv.errors import UserError
+
+    found: list[Path] = []
+    for item in inputs:
+        if item.is_dir():
+            walk = item.rglob("*") if recursive else item.iterdir()
+            found += sorted(p for p in walk if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+        elif item.is_file():
+            found.append(item)
+        else:
+            raise UserError(f"{item}: no such file or folder")
+        if len(found) > MAX_INPUTS:
+            raise UserError(f"more than {MAX_INPUTS:,} input images")
+    unique = list(dict.fromkeys(found))
+    if not unique:
+        raise UserError(f"no images in {', '.join(map(str, inputs))}"
+                        + ("" if recursive else " (--recursive looks into sub-folders)"))
+    return unique
+
+
+def check_headers(paths: list[Path]) -> None:
+    """Refuse unreadable files and oversized images before any work (header only, cheap)."""
+    from PIL import Image
+
+    from gansrv.data.folder import MAX_IMAGE_PIXELS
+    from gansrv.errors import UserError
+
+    for path in paths:
+        try:
+            with Image.open(path) as img:
+                width, height = img.size
+        except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
+            raise UserError(f"{path}: unreadable image ({exc})") from None
+        if width * height > MAX_IMAGE_PIXELS:
+            raise UserError(f"{path}: {width}x{height} pixels exceeds the {MAX_IMAGE_PIXELS} limit")
+
+
+def classify_files(classifier, paths: list[Path], batch_size: int):
+    """Yield (path, label, confidence, probs) per file; images are centre-cut and resized."""
+    import numpy as np
+
+    from gansrv.data.folder import open_square
+
+    side = classifier.size[0]
+    for lo in range(0, len(paths), batch_size):
+        chunk = paths[lo:lo + batch_size]
+        arrays = [np.asarray(open_square(p, side)) for p in chunk]
+        images = np.stack([a[..., None] if a.ndim == 2 else a for a in _same_channels(arrays)])
+        pred = classifier.predict(images, batch_size)
+        yield from zip(chunk, pred.labels, pred.confidence, pred.probs)
+
+
+def _same_channels(arrays: list) -> list:
+    """Grey and RGB files may share a batch: promote grey ones when the batch mixes both."""
+    import numpy as np
+
+    if len({a.ndim for a in arrays}) == 1:
+        return arrays
+    return [np.repeat(a[..., None], 3, axis=2) if a.ndim == 2 else a for a in arrays]
+
+
+@click.command()
+@click.argument("model", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("inputs", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("-r", "--recursive", is_flag=True,
+              help="Also classify images in sub-folders (e.g. a generated dataset's class folders).")
+@click.option("--min-confidence", type=float, default=0.0, show_default=True,
+              help="Keep only images whose predicted class has at least this probability (0..1); "
+                   "the others are counted, not listed.")
+@click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Also write the kept predictions, with every class probability, to this JSON file.")
+@click.option("--batch-size", type=int, default=256, show_default=True,
+              help="Images per inference call (1..4096).")
+@click.option("--provider", type=click.Choice(["auto", "cpu", "cuda"]), default="auto",
+              show_default=True)
+def classify(model: Path, inputs: tuple[Path, ...], recursive: bool, min_confidence: float,
+             json_out: Path | None, batch_size: int, provider: str) -> None:
+    """Label images with an exported classifier (MODEL: <name>.classifier.onnx, e.g. from acgan).
+
+    INPUTS are image files and folders. Each image is centre-cut to a square and resized to the
+    model's size; prints one line per image: file, class name, probability (tab-separated).
+    """
+    from gansrv import atomic
+    from gansrv.errors import UserError
+    from gansrv.extras import require
+
+    require("serve", what="gansrv classify")
+    from gansrv.runtime.classifier import MAX_BATCH, Classifier
+
+    if not 1 <= batch_size <= MAX_BATCH:
+        raise UserError(f"--batch-size must be between 1 and {MAX_BATCH}, got {batch_size}")
+    if not 0.0 <= min_confidence <= 1.0:
+        raise UserError(f"--min-confidence must be between 0 and 1, got {min_confidence}")
+    classifier = Classifier.from_file(model, provider)
+    paths = collect(inputs, recursive)
+    check_headers(paths)
+    names = classifier.class_names
+    kept, dropped = [], 0
+    for path, label, conf, probs in classify_files(classifier, paths, batch_size):
+        if conf < min_confidence:
+            dropped += 1
+            continue
+        click.echo(f"{path}\t{names[label]}\t{conf:.4f}")
+        kept.append({"file": str(path), "label": int(label), "class_name": names[label],
+                     "confidence": round(float(conf), 6),
+                     "probs": [round(float(p), 6) for p in probs]})
+    if json_out is not None:
+        atomic.write_json(json_out, {"model": model.name, "class_names": names,
+                                     "min_confidence": min_confidence, "predictions": kept})
+    note = f" ({dropped} below --min-confidence {min_confidence:g} left out)" if dropped else ""
+    click.echo(f"{len(kept)} of {len(paths)} images classified{note}", err=True)

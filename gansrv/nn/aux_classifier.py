@@ -1,0 +1,185 @@
+"""Classifier-guided GANs: networks with a class head, and the D -> C -> G update they share.
+
+AC-GAN (Odena, Olah & Shlens 2017) gives the discriminator an auxiliary classifier: besides
+P(real | x) it outputs P(class | x), and G is trained so that its images are classified as the class
+it was asked for (their L_C, eq. 2-3). The reference notes (RECIPES.md, "Classifier-guided") report
+the variant implemented here: the classifier C is trained on *real* labels only (cross-entropy
+log P(c = y | x_real)), and G is trained through it on the labels it was given
+(log P(c = y_fake | G(z, y_fake))); "faster and better than appending the condition to D's input".
+C is either a head on D's trunk (DCGAN + classifier, ``acgan``) or a network of its own beside a
+clipped Wasserstein critic (WGAN + classifier). One generator iteration is ``d_steps`` D updates,
+``c_steps`` C updates, then ``g_steps`` G updates, so the D:G:C ratio of the notes is a setting.
+
+Classifiers here normalise per sample (``layer``: GroupNorm with one group), never with BatchNorm:
+the classifier is exported for single user images, and BatchNorm's running statistics would mix
+real and fake batches (and make a prediction depend on what was trained beside it).
+Nothing here names a family.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from gansrv.nn.blocks import ConvDown, init_normal
+from gansrv.nn.losses import d_loss_bce, g_loss_nonsaturating
+from gansrv.nn.wasserstein import clip_weights_, critic_loss_wasserstein, generator_loss_wasserstein
+
+LOSSES = ("bce", "wasserstein")
+
+
+class ACDiscriminator(nn.Module):
+    """One conv trunk, two heads: ``forward(x) -> (real/fake logit (N,), class logits (N, K))``."""
+
+    def __init__(self, channels: int, size: int, width: int, classes: int, norm: str = "layer"):
+        super().__init__()
+        self.body = ConvDown(channels, size, width, norm)
+        self.head = nn.Linear(self.body.features, 1)
+        self.classify = nn.Linear(self.body.features, classes)
+        init_normal(self)
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        h = self.body(x).flatten(1)
+        return self.head(h).squeeze(1), self.classify(h)
+
+    def adversarial(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.body(x).flatten(1)).squeeze(1)
+
+    def class_logits(self, x: torch.Tensor) -> torch.Tensor:
+        return self.classify(self.body(x).flatten(1))
+
+    def adversarial_parameters(self) -> Iterator[nn.Parameter]:
+        """The trunk and the real/fake head: what the D optimizer moves."""
+        yield from self.body.parameters()
+        yield from self.head.parameters()
+
+    def classifier_parameters(self) -> Iterator[nn.Parameter]:
+        """The trunk and the class head: what the C optimizer moves (the trunk is shared)."""
+        yield from self.body.parameters()
+        yield from self.classify.parameters()
+
+
+class ConvClassifier(nn.Module):
+    """A classifier of its own: strided convs -> fc(hidden) -> class logits (WGAN + classifier)."""
+
+    def __init__(self, channels: int, size: int, width: int, classes: int, hidden: int = 128):
+        super().__init__()
+        self.body = ConvDown(channels, size, width, "layer")
+        self.fc = nn.Sequential(nn.Linear(self.body.features, hidden), nn.LeakyReLU(0.2, True),
+                                nn.Linear(hidden, classes))
+        init_normal(self)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc(self.body(x).flatten(1))
+
+    def class_logits(self, x: torch.Tensor) -> torch.Tensor:
+        return self(x)
+
+
+class ClassifierGraph(nn.Module):
+    """The exported image classifier: ``image`` in [-1, 1] -> (``logits``, ``probs`` = softmax)."""
+
+    def __init__(self, net: nn.Module):
+        super().__init__()
+        self.net = net
+
+    def forward(self, image: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        logits = self.net.class_logits(image)
+        return logits, torch.softmax(logits, dim=1)
+
+
+def _adversarial(D: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    return D.adversarial(x) if hasattr(D, "adversarial") else D(x)
+
+
+def _update(opt: torch.optim.Optimizer, loss: torch.Tensor) -> None:
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    opt.step()
+
+
+def classifier_gan_step(ctx, batch, latent_dim: int, d_steps: int = 1, c_steps: int = 1,
+                        g_steps: int = 1, loss: str = "bce", clip: float | None = None,
+                        class_weight: float = 1.0) -> dict[str, float]:
+    """One generator iteration: ``d_steps`` D updates, ``c_steps`` C updates, ``g_steps`` G updates.
+
+    Modules: ``G(z, y)``, ``D`` and, for a separate classifier, ``C`` (else D's class head is C);
+    optimizers ``D``, ``C``, ``G``. D: BCE on logits (Goodfellow et al. 2014, eq. 1) or the
+    Wasserstein critic loss mean(f(fake)) - mean(f(real)) with weights clipped to [-clip, clip]
+    after every update (Arjovsky et al. 2017, Alg. 1). C: cross-entropy on real labels. G:
+    non-saturating -log D(G(z, y)) (or -mean f(G(z, y))) + ``class_weight`` * CE(C(G(z, y)), y).
+    The first D and C updates use `batch`; each further update draws a fresh real batch.
+    Logged: ``loss_d``, ``loss_c``, ``loss_g`` (its class part as ``loss_g_class``), ``real_acc``
+    (C on the real batch) and ``fake_acc`` (G's images classified as asked).
+    """
+    if loss not in LOSSES:
+        raise ValueError(f"loss must be one of {LOSSES}, got {loss!r}")
+    wasserstein = loss == "wasserstein"
+    row, outs = _d_updates(ctx, batch, latent_dim, d_steps, wasserstein, clip)
+    row.update(_c_updates(ctx, batch, c_steps))
+    row.update(_g_updates(ctx, batch[0].size(0), latent_dim, g_steps, wasserstein, class_weight))
+    if wasserstein:
+        row["wasserstein"] = torch.stack([r.mean() - f.mean() for r, f in outs]).mean().item()
+    else:
+        row["d_real"] = torch.stack([torch.sigmoid(r).mean() for r, _ in outs]).mean().item()
+        row["d_fake"] = torch.stack([torch.sigmoid(f).mean() for _, f in outs]).mean().item()
+    return row
+
+
+def _d_updates(ctx, batch, latent_dim: int, steps: int, wasserstein: bool, clip: float | None):
+    """D against fakes of uniformly drawn labels; returns its last loss and every (real, fake) output."""
+    G, D = ctx.modules["G"], ctx.modules["D"]
+    outs = []
+    for i in range(steps):
+        x, _ = batch if i == 0 else ctx.next_batch()
+        n = x.size(0)
+        with torch.no_grad():
+            fake = G(ctx.randn(n, latent_dim), ctx.fake_labels(n))
+        real_out, fake_out = _adversarial(D, x), _adversarial(D, fake)
+        loss_d = (critic_loss_wasserstein(real_out, fake_out) if wasserstein
+                  else d_loss_bce(real_out, fake_out))
+        _update(ctx.optimizers["D"], loss_d)
+        if clip is not None:
+            clip_weights_(D, clip)
+        outs.append((real_out.detach(), fake_out.detach()))
+    return {"loss_d": loss_d.item()}, outs
+
+
+def _c_updates(ctx, batch, steps: int) -> dict[str, float]:
+    """The classifier on real images and their labels only."""
+    C = ctx.modules.get("C", ctx.modules["D"])
+    hits = []
+    for i in range(steps):
+        x, y = batch if i == 0 else ctx.next_batch()
+        logits = C.class_logits(x)
+        loss_c = F.cross_entropy(logits, y)
+        _update(ctx.optimizers["C"], loss_c)
+        hits.append((logits.detach().argmax(1) == y).float().mean())
+    return {"loss_c": loss_c.item(), "real_acc": torch.stack(hits).mean().item()}
+
+
+def _g_updates(ctx, n: int, latent_dim: int, steps: int, wasserstein: bool,
+               class_weight: float) -> dict[str, float]:
+    """G fools D and makes C read the labels it was given; D and C are frozen meanwhile."""
+    G, D = ctx.modules["G"], ctx.modules["D"]
+    C = ctx.modules.get("C", D)
+    for m in (D, C):
+        m.requires_grad_(False)
+    for _ in range(steps):
+        yf = ctx.fake_labels(n)
+        fake = G(ctx.randn(n, latent_dim), yf)
+        if C is D:  # one pass through the shared trunk gives both heads
+            adv, class_logits = D(fake)
+        else:
+            adv, class_logits = _adversarial(D, fake), C.class_logits(fake)
+        loss_class = F.cross_entropy(class_logits, yf)
+        adv_loss = generator_loss_wasserstein(adv) if wasserstein else g_loss_nonsaturating(adv)
+        loss_g = adv_loss + class_weight * loss_class
+        _update(ctx.optimizers["G"], loss_g)
+    for m in (D, C):
+        m.requires_grad_(True)
+    return {"loss_g": loss_g.item(), "loss_g_class": loss_class.item(),
+            "fake_acc": (class_logits.detach().argmax(1) == yf).float().mean().item()}
