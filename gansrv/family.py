@@ -59,6 +59,8 @@ class ExportSpec:
     into the ONNX file's ``metadata_props`` so that the runtime never needs the run directory.
     ``size_multiple`` > 0 makes height and width of the 4-D inputs dynamic too, in multiples of it
     (a fully convolutional image -> image graph); parity is then also checked at a second size.
+    ``class_names`` names the values the ``label`` input takes when they are not the data's classes
+    (InfoGAN's categorical code, learnt without labels); None means the data's classes.
     """
 
     name: str
@@ -67,6 +69,7 @@ class ExportSpec:
     outputs: list[str] = field(default_factory=lambda: ["image"])
     metadata: dict[str, Any] = field(default_factory=dict)
     size_multiple: int = 0
+    class_names: list[str] | None = None
 
 
 class Family:
