@@ -141,6 +141,7 @@ def test_codes_need_a_code_model(exports, tmp_path):  # noqa: F811
 
 # -- the demo ----------------------------------------------------------------------------------
 
+@pytest.mark.filterwarnings("ignore:.*(no_silent_downcasting|copy keyword)")
 def test_demo_serves_an_exported_infogan_with_code_sliders(smoke, gen, tmp_path):
     """The demo runs the exported file on its documented code contract, with no infogan-specific code:
     /generate_codes gives the runtime's images for the same seed, categorical value and codes."""
