@@ -191,11 +191,13 @@ def test_purity_and_nmi_on_known_labellings():
 
 # -- learning on MNIST (no labels) -------------------------------------------------------------
 
-# 400 steps of a narrow InfoGAN on the first 8,000 test-split digits: ~20 s on 2 idle cores. The
-# training never reads the labels; only the evaluator (trained on the labelled first 1,000) does.
+# 400 steps of a narrow InfoGAN on the first 8,000 test-split digits (measured 263 s on the shared
+# machine at load average 4-11; the step rate alone was ~25/s, so ~20 s idle). The training never reads
+# the labels; only the evaluator (1,000 labelled images, 1 epoch: 66 % held-out) does. This run
+# (deterministic on CPU) measured code purity 0.787 and NMI 0.471 with this evaluator.
 LEARN = ("--limit", "8000", "--steps", "400", "--batch-size", "64", "--g-width", "32", "--d-width", "32",
          "--fc-width", "256", "--log-every", "50", "--sample-every", "0", "--no-progress")
-EVAL = ("--train-limit", "1000", "--classifier-epochs", "3", "--n", "1000", "--test-limit", "400")
+EVAL = ("--train-limit", "1000", "--classifier-epochs", "1", "--n", "1000", "--test-limit", "400")
 
 
 @pytest.fixture(scope="module")
@@ -232,7 +234,7 @@ def test_q_loss_decreases_on_mnist(learnt):
 
 def test_categorical_code_separates_digits(learnt):
     """The evaluator reads the generated digits; each code value should hold mostly one digit. Chance
-    (codes against shuffled readings) is ~0.15 purity and ~0.01 NMI; measured here: see the JSON."""
+    (codes against shuffled readings) is ~0.15 purity and ~0.01 NMI; this run measured 0.787 / 0.471."""
     _, result, figures = learnt
     assert figures["code_purity_chance"] < 0.25 and figures["code_nmi_chance"] < 0.05
     assert figures["code_purity"] > 0.5 and figures["code_nmi"] > 0.3, figures
