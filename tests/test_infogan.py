@@ -87,6 +87,31 @@ def test_noise_models_refuse_codes(exports):  # noqa: F811
         dcgan.generate(2, seed=0, codes=[0.0, 0.0])
 
 
+def test_separate_q_head_trains_resumes_and_exports(tmp_path):
+    """--q-head separate: Q is a network of its own (checkpointed as Q.*, stepped with D); a resumed
+    run repeats an uninterrupted one exactly; the export is the same kind of code model."""
+    common = ("--data", "digits", "--limit", "256", "--batch-size", "32", "--no-progress", "--log-every",
+              "1", "--checkpoint-every", "2", "--sample-every", "0", "--q-head", "separate",
+              *exports_smoke_args())
+    full, part = tmp_path / "full", tmp_path / "part"
+    run("train", "infogan", "--steps", "4", "--out", full, *common)
+    run("train", "infogan", "--steps", "2", "--out", part, *common)
+    run("train", "infogan", "--resume", part, "--steps", "4", "--no-progress")
+    a, b = ([json.loads(x) for x in (d / "metrics.jsonl").read_text().splitlines()] for d in (full, part))
+    assert [(r["loss_d"], r["loss_q"]) for r in a] == [(r["loss_d"], r["loss_q"]) for r in b]
+    modules = load_run(full).modules
+    assert "Q" in modules and modules["D"].q is None
+    run("export", full, "-o", tmp_path / "sep.onnx")
+    sep = Generator.from_file(tmp_path / "sep.onnx", provider="cpu")
+    assert sep.info.extra["q_head"] == "separate" and sep.code_spec.dim == 2
+
+
+def exports_smoke_args() -> tuple[str, ...]:
+    from gansrv.plugins import registry
+
+    return registry().families["infogan"].smoke_args
+
+
 # -- gansrv generate ---------------------------------------------------------------------------
 
 def test_generate_writes_a_folder_per_code_value_with_codes_in_metadata(smoke, gen, tmp_path):
@@ -233,11 +258,15 @@ def test_q_loss_decreases_on_mnist(learnt):
 
 
 def test_categorical_code_separates_digits(learnt):
-    """The evaluator reads the generated digits; each code value should hold mostly one digit. Chance
-    (codes against shuffled readings) is ~0.15 purity and ~0.01 NMI; this run measured 0.787 / 0.471."""
+    """The evaluator reads the generated digits; each code value should hold mostly one digit.
+
+    Chance is the same codes against the readings shuffled. Early samples are read unevenly (this
+    weak evaluator puts most of them in a few classes), so chance purity is high (measured 0.648) while
+    chance NMI stays near 0 (0.015); this run measured purity 0.787 and NMI 0.471."""
     _, result, figures = learnt
-    assert figures["code_purity_chance"] < 0.25 and figures["code_nmi_chance"] < 0.05
-    assert figures["code_purity"] > 0.5 and figures["code_nmi"] > 0.3, figures
+    assert figures["code_nmi_chance"] < 0.05
+    assert figures["code_purity"] > figures["code_purity_chance"] + 0.1, figures
+    assert figures["code_nmi"] > 0.3, figures
     assert "code purity" in result.stdout and "code NMI" in result.stdout
     assert "class-acc, cas, aug skipped: infogan is unconditional" not in result.stderr  # not asked
     assert "fid" in figures and "class_accuracy" not in figures
