@@ -216,10 +216,10 @@ def test_purity_and_nmi_on_known_labellings():
 
 # -- learning on MNIST (no labels) -------------------------------------------------------------
 
-# 400 steps of a narrow InfoGAN on the first 8,000 test-split digits (the fixture took 146 s at load
-# average 3-4 on the shared 2 cores, training alone 263 s at load 4-11 earlier on the shared
-# machine at load average 4-11; the step rate alone was ~25/s, so ~20 s idle). The training never reads
-# the labels; only the evaluator (1,000 labelled images, 1 epoch: 66 % held-out) does. This run
+# 400 steps of a narrow InfoGAN on the first 8,000 test-split digits. Measured on the shared 2 cores:
+# the whole fixture (train, export, eval) 146 s at load average 3-4; one 50-step window ran at ~25
+# steps/s, so an idle machine should need far less (not measured). The training never reads the
+# labels; only the evaluator (1,000 labelled images, 1 epoch: 66 % held-out) does. This run
 # (deterministic on CPU) measured code purity 0.787 and NMI 0.471 with this evaluator.
 LEARN = ("--limit", "8000", "--steps", "400", "--batch-size", "64", "--g-width", "32", "--d-width", "32",
          "--fc-width", "256", "--log-every", "50", "--sample-every", "0", "--no-progress")
