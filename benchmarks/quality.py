@@ -8,6 +8,10 @@ precision, recall, class-acc, CAS) with the real-data reference row, and saves a
 family (``docs/quality/<family>.png``; conditional families: one row per class). Families that
 also export an image classifier (``<name>.classifier.onnx``: acgan, wgan-c) get its accuracy on the
 same held-out images printed and stored as ``classifier_accuracy``.
+family (``docs/quality/<family>.png``; conditional families: one row per class). Code families
+(InfoGAN) get a second table (code purity and NMI of the categorical code) and one grid per
+continuous code (``<family>-code<j>.png``: row r is categorical value r, the columns sweep code j
+over the metadata's code range, the other codes at 0).
 
     python benchmarks/quality.py                                  # every family, 300 s each
     python benchmarks/quality.py --budget 15 --families cgan,dcgan --n 500 --grid-dir /tmp/q  # smoke
@@ -80,6 +84,9 @@ def train_export_eval(family: str, data: Path, budget: float, n: int, metrics: s
     if classifier.is_file():
         out["classifier_accuracy"] = held_out_accuracy(classifier, data)
         print(f"{family}: exported classifier, held-out accuracy {out['classifier_accuracy']:.4f}")
+    sweeps = save_sweep_grids(model, grid_dir, family)
+    if sweeps:
+        out["sweep_grids"] = [str(p) for p in sweeps]
     return out
 
 
@@ -94,11 +101,29 @@ def held_out_accuracy(classifier: Path, data: Path) -> float:
     return float((pred.labels == labels).mean())
 
 
-def save_grid(model: Path, path: Path, per_row: int = 10) -> Path:
-    """A 10x10 sample grid (seed 0); conditional models: row r is class r."""
-    from PIL import Image
+def save_sweep_grids(model: Path, grid_dir: Path, family: str, steps: int = 10) -> list[Path]:
+    """Code models: per continuous code j, row r = categorical value r (noise of image r), columns
+    code j from the low to the high end of the code range, the other codes 0 (none for other models)."""
+    from gansrv.runtime import Generator
+    from gansrv.runtime.codes import Sweep
 
-    from gansrv import atomic
+    gen = Generator.from_file(model, "cpu")
+    spec = gen.code_spec
+    if spec is None:
+        return []
+    rows = min(gen.info.num_classes, 10)
+    paths = []
+    for j in range(spec.dim):
+        sweep = Sweep(j, tuple(float(v) for v in np.linspace(*spec.range, steps)))
+        images = gen.generate(rows * steps, seed=0, sweep=sweep, codes=np.zeros(spec.dim),
+                              labels=np.repeat(np.arange(rows), steps))
+        paths.append(_save(images, rows, steps, grid_dir / f"{family}-code{j + 1}.png"))
+    return paths
+
+
+def save_grid(model: Path, path: Path, per_row: int = 10) -> Path:
+    """A 10x10 sample grid (seed 0); conditional models: row r is class r (code models: categorical
+    value r, continuous codes from their prior)."""
     from gansrv.runtime import Generator
 
     gen = Generator.from_file(model, "cpu")
@@ -106,6 +131,14 @@ def save_grid(model: Path, path: Path, per_row: int = 10) -> Path:
     rows = min(k, 10) if k else 10
     labels = np.repeat(np.arange(rows), per_row) if k else None
     images = gen.generate(rows * per_row, seed=0, labels=labels)  # (N, H, W, C) uint8
+    return _save(images, rows, per_row, path)
+
+
+def _save(images: np.ndarray, rows: int, per_row: int, path: Path) -> Path:
+    from PIL import Image
+
+    from gansrv import atomic
+
     n, h, w, c = images.shape
     grid = images.reshape(rows, per_row, h, w, c).transpose(0, 2, 1, 3, 4).reshape(rows * h, per_row * w, c)
     img = Image.fromarray(grid[..., 0] if c == 1 else grid)
@@ -131,6 +164,21 @@ def table(results: list[dict[str, Any]]) -> str:
         _fmt(ref, "real_fid", ".2f"), _fmt(ref, "real_kid", ".4f"), _fmt(ref, "real_precision", ".3f"),
         _fmt(ref, "real_recall", ".3f"), _fmt(ref, "evaluator_accuracy", ".3f"),
         "–" if ceiling is None else f"{ceiling:.3f}"]) + " |")
+    return "\n".join(lines)
+
+
+def code_table(results: list[dict[str, Any]]) -> str:
+    """Code families: how well the categorical code separates the classes the evaluator reads."""
+    rows = [f for f in results if f.get("code_purity") is not None]
+    if not rows:
+        return ""
+    lines = ["| family | steps | code purity | code NMI | chance purity | chance NMI |",
+             "|---|--:|--:|--:|--:|--:|"]
+    lines += [f"| {f['family']} | {f['steps']} | {f['code_purity']:.3f} | {f['code_nmi']:.3f} | "
+              f"{f['code_purity_chance']:.3f} | {f['code_nmi_chance']:.3f} |" for f in rows]
+    ref = rows[0]
+    lines.append(f"| real held-out images by class | – | {ref['real_code_purity']:.3f} | "
+                 f"{ref['real_code_nmi']:.3f} | – | – |")
     return "\n".join(lines)
 
 
@@ -161,6 +209,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\nload average at end: {' '.join(map(str, info['loadavg_end'] or []))}; "
           f"held-out: last {results[0]['held_out_images']} images, {args.n} generated per family\n")
     print(table(results))
+    codes = code_table(results)
+    if codes:
+        print(f"\n{codes}")
     if args.json:
         write_json(args.json, {"machine": info, "results": results})
         print(f"\nfigures written to {args.json}")

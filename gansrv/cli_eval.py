@@ -25,6 +25,10 @@ ROWS = (
     ("cas", "CAS", "cas_ceiling", ".3f", "classifier trained on samples, tested on real"),
     ("aug_gain", "aug gain", "evaluator_accuracy", "+.4f",
      "accuracy gain of real+samples over real alone (ref: real alone)"),
+    ("code_purity", "code purity", "real_code_purity", ".3f",
+     "code models: share of a code value's samples in its top class (ref: real by class)"),
+    ("code_nmi", "code NMI", "real_code_nmi", ".3f",
+     "code models: normalized mutual information of code value and class read"),
 )
 
 

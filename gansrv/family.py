@@ -61,6 +61,8 @@ class ExportSpec:
     (a fully convolutional image -> image graph); parity is then also checked at a second size.
     ``kind`` overrides the run's kind in the metadata of a graph that is not a generator of the
     family's kind, e.g. ``classifier`` for an image -> class-probabilities graph.
+    ``class_names`` names the values the ``label`` input takes when they are not the data's classes
+    (InfoGAN's categorical code, learnt without labels); None means the data's classes.
     """
 
     name: str
@@ -70,6 +72,7 @@ class ExportSpec:
     metadata: dict[str, Any] = field(default_factory=dict)
     size_multiple: int = 0
     kind: str | None = None
+    class_names: list[str] | None = None
 
 
 class Family:

@@ -45,14 +45,24 @@ def test_metadata_round_trips_and_carries_the_run(exports, family):  # noqa: F81
     info = read_info(ex.generator)
     saved = json.loads((ex.run_dir / "config.json").read_text())
     conditional = _conditional(family, saved)
-    assert (info.family, info.graph, info.num_classes) == (family, "generator", 10 * conditional)
-    assert info.kind == ("conditional" if conditional else "noise")
-    assert info.input_names() == (["z", "label"] if conditional else ["z"])
+    kind = registry().families[family].kind_for(registry().families[family].Config(**saved["config"]))
+    if kind is Kind.CODE:  # z, the continuous codes and the categorical code, named by the family
+        cfg = saved["config"]
+        assert (info.kind, info.num_classes, info.input_names()) == ("code", cfg["categories"],
+                                                                     ["z", "code", "label"])
+        assert info.inputs[1].shape == ["batch", cfg["continuous"]]
+        assert len(info.class_names) == info.num_classes
+        assert json.loads(info.extra["code_range"])[0] < json.loads(info.extra["code_range"])[1]
+    else:
+        assert (info.family, info.graph, info.num_classes) == (family, "generator", 10 * conditional)
+        assert info.kind == ("conditional" if conditional else "noise")
+        assert info.input_names() == (["z", "label"] if conditional else ["z"])
+        assert info.class_names == (saved["data"]["class_names"] if conditional else [])
+    assert (info.family, info.graph) == (family, "generator")
     assert info.inputs[0].shape == ["batch", saved["config"]["latent_dim"]]
     assert info.latent_dim == saved["config"]["latent_dim"]
     assert info.image_shape == (1, 28, 28) and info.channels == 1
     assert info.output_range == (-1.0, 1.0) and info.opset == 20
-    assert info.class_names == (saved["data"]["class_names"] if conditional else [])
     assert info.data_fingerprint == saved["data"]["fingerprint"]
     assert info.run == f"run-{family}" and info.step == 3 and info.config == saved["config"]
     assert 0 <= info.parity_max_abs_error <= 1e-4 and info.parity_batch_sizes == [1, 7]

@@ -60,7 +60,10 @@ def build_info(run: LoadedRun, spec: ExportSpec, outputs: dict[str, Any], opset:
     classifier = kind == "classifier"
     latent = 0 if classifier else latent
     conditional = "label" in spec.inputs or kind == "conditional" or classifier
-    k = run.spec.num_classes if conditional else 0
+    names = list(run.spec.class_names) if conditional else []
+    if spec.class_names is not None:  # label values of the family's own (e.g. a categorical code)
+        names = list(spec.class_names)
+    k = len(names) if spec.class_names is not None else (run.spec.num_classes if conditional else 0)
     m = spec.size_multiple
     ins = [tensor_info(n, v, latent, k, m) for n, v in spec.inputs.items()]
     outs = [tensor_info(n, v, latent, k, m) for n, v in outputs.items()]
@@ -71,7 +74,7 @@ def build_info(run: LoadedRun, spec: ExportSpec, outputs: dict[str, Any], opset:
     return ModelInfo(
         version=__version__, family=run.family.name, kind=kind, graph=spec.name,
         inputs=ins, outputs=outs, latent_dim=latent, num_classes=k,
-        class_names=list(run.spec.class_names) if conditional else [], image_shape=shape, channels=shape[0],
+        class_names=names, image_shape=shape, channels=shape[0],
         output_range=IMAGE_RANGE if out_name else None, opset=opset,
         parity_max_abs_error=float("nan"), parity_batch_sizes=[],
         data_fingerprint=run.spec.fingerprint, run=run.checkpoint.parent.parent.name,

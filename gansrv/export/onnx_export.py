@@ -110,7 +110,8 @@ def export_graph(run: LoadedRun, spec: ExportSpec, path: Path, opset: int, toler
     onnx.checker.check_model(str(path), full_check=True)
     _refuse_random_ops(onnx.load(str(path)), spec.name)
     sizes = parity.check_sizes(spec)
-    err = parity.max_abs_error(path, reference, spec, run.spec.num_classes, sizes=sizes)
+    labels = run.spec.num_classes if spec.class_names is None else len(spec.class_names)
+    err = parity.max_abs_error(path, reference, spec, labels, sizes=sizes)
     where = f"batch sizes {', '.join(map(str, parity.BATCH_SIZES))}"
     if len(sizes) > 1:
         where += f" at {' and '.join(f'{h}x{w}' for h, w in sizes)}"

@@ -38,20 +38,30 @@ from gansrv.generate.plan import MAX_BATCH, MAX_SEED, MAX_WORKERS, default_worke
                    f"count, at most 8); threads for small jobs, processes from 3 writers and 4,096 "
                    f"images. They matter when a GPU outruns the writers.")
 @click.option("--progress/--no-progress", default=True, show_default=True, help="Show the progress bar.")
+@click.option("--codes", default=None,
+              help="Code models: the continuous codes of every image, comma-separated (default: each "
+                   "image's drawn from the training prior by (seed, index)).")
+@click.option("--sweep", default=None,
+              help="Code models: I=LO:HI:STEPS walks continuous code I (from 1) from LO to HI in STEPS "
+                   "images per planned image (a row: same noise and categorical code, the other codes "
+                   "at --codes or 0); --n/--per-class then count rows.")
 def generate(model: Path, n: int | None, per_class: int | None, classes: str | None, out: Path,
              seed: int, truncation: float | None, fmt: str, batch_size: int, shard: str | None,
-             overwrite: bool, provider: str, workers: int | None, progress: bool) -> None:
+             overwrite: bool, provider: str, workers: int | None, progress: bool, codes: str | None,
+             sweep: str | None) -> None:
     """Generate a dataset: DIR/<class>/<index>.png + metadata.jsonl (or DIR/data.npz).
 
     Resumable (a re-run keeps finished files and gives the same bytes as an uninterrupted run) and
     shardable (--shard K/N on N machines; the union of the folders is the single-run dataset).
+    For a code model (InfoGAN) the categorical code's values (code-0, code-1, ...) play the classes
+    and metadata.jsonl also records each image's continuous codes.
     """
     from gansrv import atomic
     from gansrv.errors import UserError
     from gansrv.extras import require
 
     require("serve", what="gansrv generate")
-    from gansrv.generate.plan import make_plan, parse_shard
+    from gansrv.generate.plan import make_plan, parse_shard, with_codes
     from gansrv.generate.writer import (
         MANIFEST,
         check_destination,
@@ -61,6 +71,7 @@ def generate(model: Path, n: int | None, per_class: int | None, classes: str | N
         write_npz,
     )
     from gansrv.runtime import Generator
+    from gansrv.runtime.codes import parse_codes, parse_sweep
     from gansrv.runtime.generator import MIN_TRUNCATION
 
     the_shard = parse_shard(shard)
@@ -90,6 +101,12 @@ def generate(model: Path, n: int | None, per_class: int | None, classes: str | N
         selected = [gen.class_index(c) for c in parts]
     plan = make_plan(n=n, per_class=per_class, classes=selected, class_names=names,
                      conditional=gen.conditional)
+    spec = gen.code_spec
+    if spec is None and (codes is not None or sweep is not None):
+        raise UserError(f"--codes and --sweep need a code model (InfoGAN); this one is {gen.info.kind}")
+    if spec is not None:
+        plan = with_codes(plan, None if codes is None else parse_codes(codes, spec),
+                          None if sweep is None else parse_sweep(sweep, spec))
     manifest = manifest_for(plan, model, seed, truncation, fmt)
     if check_destination(out, manifest, overwrite):
         left = clear_dataset(out)

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from gansrv.errors import UserError
+from gansrv.runtime.codes import Sweep
 
 MAX_IMAGES = 1_000_000
 MAX_BATCH = 4096
@@ -71,6 +72,9 @@ class Plan:
     class_names: list[str]
     conditional: bool
     params: dict = field(default_factory=dict)
+    # code models (InfoGAN): continuous codes given for every image, and a sweep of one code
+    codes: tuple[float, ...] | None = None
+    sweep: Sweep | None = None
 
     def shard(self, shard: Shard) -> list[tuple[int, int]]:
         return [e for e in self.entries if shard.keeps(e[0])]
@@ -119,3 +123,17 @@ def make_plan(*, n: int | None, per_class: int | None, classes: list[int] | None
     params = {"n": n, "per_class": per_class,
               "classes": [class_names[c] for c in selected] if conditional else None}
     return Plan(entries, list(class_names), conditional, params)
+
+
+def with_codes(plan: Plan, codes: tuple[float, ...] | None, sweep: Sweep | None) -> Plan:
+    """A code model's plan: fixed continuous codes, and with a sweep every planned image becomes a
+    row of ``sweep.steps`` images (indices row * steps + step) of the row's categorical value."""
+    entries = plan.entries
+    if sweep is not None:
+        if len(entries) * sweep.steps > MAX_IMAGES:
+            raise UserError(f"{len(entries)} rows x {sweep.steps} sweep steps is more than "
+                            f"{MAX_IMAGES:,} images")
+        entries = [(i * sweep.steps + t, label) for i, label in entries for t in range(sweep.steps)]
+    params = {**plan.params, "codes": list(codes) if codes is not None else None,
+              "sweep": sweep.text() if sweep is not None else None}
+    return replace(plan, entries=entries, params=params, codes=codes, sweep=sweep)

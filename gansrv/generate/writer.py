@@ -29,6 +29,7 @@ from gansrv import atomic
 from gansrv.digest import sha256_file
 from gansrv.errors import UserError
 from gansrv.generate.plan import Plan, Shard
+from gansrv.runtime.codes import codes_for
 from gansrv.runtime.generator import Generator, noise
 
 MANIFEST = "gansrv-dataset.json"
@@ -135,10 +136,25 @@ def _batches(entries: list[tuple[int, int]], size: int):
 def _infer(gen: Generator, batch: list[tuple[int, int]], seed: int, truncation: float | None,
            plan: Plan) -> np.ndarray:
     idx = np.array([i for i, _ in batch], dtype=np.int64)
-    feeds = {"z": noise(seed, idx, gen.info.latent_dim, truncation)}
+    if gen.code_spec is not None:
+        feeds = gen.code_feeds(idx, seed, truncation, _fixed(plan), plan.sweep)
+    else:
+        feeds = {"z": noise(seed, idx, gen.info.latent_dim, truncation)}
     if plan.conditional:
         feeds["label"] = np.array([label for _, label in batch], dtype=np.int64)
     return gen.run(feeds)
+
+
+def _fixed(plan: Plan) -> np.ndarray | None:
+    return None if plan.codes is None else np.asarray(plan.codes, dtype=np.float32)
+
+
+def _codes(gen: Generator, entries: list[tuple[int, int]], seed: int, plan: Plan) -> np.ndarray | None:
+    """The continuous codes of ``entries`` (code models; None for others): cheap, no inference."""
+    if gen.code_spec is None:
+        return None
+    idx = np.array([i for i, _ in entries], dtype=np.int64)
+    return codes_for(seed, idx, gen.code_spec, _fixed(plan), plan.sweep)
 
 
 def _progress(total: int, show: bool):
@@ -229,7 +245,10 @@ def write_imagefolder(gen: Generator, plan: Plan, shard: Shard, out: Path, seed:
         pool.shutdown(wait=True, cancel_futures=True)
     if todo:
         atomic.sync_filesystem(out)
-    lines = sorted(json.dumps(_meta_row(plan, i, label, seed, model_name)) for i, label in entries)
+    codes = _codes(gen, entries, seed, plan)
+    lines = sorted(json.dumps(_meta_row(plan, i, label, seed, model_name,
+                                        None if codes is None else codes[k]))
+                   for k, (i, label) in enumerate(entries))
     atomic.write_text(out / f"metadata{shard.suffix}.jsonl", "".join(line + "\n" for line in lines))
     return len(todo), len(entries) - len(todo)
 
@@ -273,11 +292,16 @@ def _drain(futures: list[Future], bar) -> None:
     bar.update(sum(f.result() for f in futures))
 
 
-def _meta_row(plan: Plan, index: int, label: int, seed: int, model_name: str) -> dict:
+def _meta_row(plan: Plan, index: int, label: int, seed: int, model_name: str,
+              codes: np.ndarray | None = None) -> dict:
     row: dict = {"file_name": plan.file_name(index, label)}
     if plan.conditional:
         row.update(label=label, class_name=plan.class_names[label])
     row.update(index=index, seed=seed, model=model_name)
+    if codes is not None:  # code models: the continuous codes (float32 values, written exactly)
+        row["codes"] = [float(v) for v in codes]
+        if plan.sweep is not None:
+            row["sweep_row"] = index // plan.sweep.steps
     return row
 
 
@@ -297,5 +321,8 @@ def write_npz(gen: Generator, plan: Plan, shard: Shard, out: Path, seed: int, tr
               "labels": np.array([label for _, label in entries], dtype=np.int64),
               "indices": np.array([i for i, _ in entries], dtype=np.int64),
               "class_names": np.array(plan.class_names, dtype=np.str_)}
+    codes = _codes(gen, entries, seed, plan)
+    if codes is not None:
+        arrays["codes"] = codes
     atomic.write_with(out / f"data{shard.suffix}.npz", lambda fh: np.savez(fh, **arrays))
     return len(entries)

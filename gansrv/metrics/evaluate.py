@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from gansrv.errors import UserError
-from gansrv.metrics import distances
+from gansrv.metrics import clusters, distances
 from gansrv.metrics.evaluator import Evaluator, get_evaluator
 from gansrv.metrics.recipe import Recipe
 from gansrv.metrics.split import Split
@@ -53,11 +53,11 @@ def parse_metrics(text: str) -> list[str]:
 def check_model(gen: Generator, split: Split, metrics: Sequence[str]) -> tuple[list[str], str | None]:
     """The metrics this model can have, and a note saying why any asked for were dropped."""
     wanted = [m for m in metrics if m in NEEDS_LABELS]
-    if not gen.conditional:
+    if not gen.conditional or gen.code_spec is not None:  # a code model's label is no class
         rest = [m for m in metrics if m not in NEEDS_LABELS]
         note = (f"{', '.join(wanted)} skipped: {gen.info.family} is unconditional, so its images come "
                 f"without labels to check") if wanted else None
-        if not rest:
+        if not rest and gen.code_spec is None:  # a code model still gets its code figures
             raise UserError(f"{note}; nothing left to compute")
         return rest, note
     if wanted and gen.info.num_classes != split.num_classes:
@@ -91,20 +91,27 @@ def evaluate(gen: Generator, split: Split, opts: Options, log: Log) -> dict[str,
         "held_out_fingerprint": split.test.fingerprint(), "metrics": metrics, "skipped": note,
         "evaluator": evaluator.path.name,
     }
-    out.update(run_metrics(evaluator, split, fake, asked, metrics, opts, log))
+    if gen.code_spec is not None:  # InfoGAN: the categorical code is scored as a clustering
+        out.update(run_metrics(evaluator, split, fake, None, metrics, opts, log, codes=asked))
+    else:
+        out.update(run_metrics(evaluator, split, fake, asked, metrics, opts, log))
     return out
 
 
 def run_metrics(evaluator: Evaluator, split: Split, fake: np.ndarray, asked: np.ndarray | None,
-                metrics: Sequence[str], opts: Options, log: Log) -> dict[str, Any]:
+                metrics: Sequence[str], opts: Options, log: Log,
+                codes: np.ndarray | None = None) -> dict[str, Any]:
     """The figures of ``fake`` (uint8 NCHW, with the labels ``asked``) against the held-out split.
 
     Keys: ``evaluator_accuracy``; ``fid``/``kid``/``kid_std``/``precision``/``recall`` and their
-    ``real_*`` references; ``class_accuracy``; ``cas``/``cas_ceiling``; ``aug_accuracy``/``aug_gain``.
+    ``real_*`` references; ``class_accuracy``; ``cas``/``cas_ceiling``; ``aug_accuracy``/``aug_gain``;
+    with the categorical ``codes`` of a code model, :func:`code_figures`.
     """
     test_pred, test_feat = evaluator.run(split.test.images)
     out: dict[str, Any] = {"evaluator_accuracy": float(np.mean(test_pred == split.test.labels))}
     fake_pred, fake_feat = evaluator.run(fake)
+    if codes is not None:
+        out.update(code_figures(codes, fake_pred, split.test.labels, test_pred, opts.seed))
     if any(m in metrics for m in ("fid", "kid", "pr")):
         real = split.train.images[:len(fake)]
         _, real_feat = evaluator.run(real)
@@ -120,6 +127,22 @@ def run_metrics(evaluator: Evaluator, split: Split, fake: np.ndarray, asked: np.
                                    np.concatenate([split.train.labels, asked]), split, opts.recipe, log)
         out["aug_accuracy"], out["aug_gain"] = aug, aug - out["evaluator_accuracy"]
     return out
+
+
+def code_figures(codes: np.ndarray, fake_pred: np.ndarray, test_labels: np.ndarray,
+                 test_pred: np.ndarray, seed: int) -> dict[str, float]:
+    """Cluster purity and NMI of the categorical code against the class the evaluator reads.
+
+    References: ``real_*``, the held-out images grouped by their true class (the ceiling: as good as
+    the evaluator reads); ``*_chance``, the same codes against the predictions shuffled (a code that
+    ignores the digit)."""
+    shuffled = np.random.default_rng(seed).permutation(fake_pred)
+    return {"code_purity": clusters.purity(codes, fake_pred),
+            "code_nmi": clusters.normalized_mutual_information(codes, fake_pred),
+            "real_code_purity": clusters.purity(test_labels, test_pred),
+            "real_code_nmi": clusters.normalized_mutual_information(test_labels, test_pred),
+            "code_purity_chance": clusters.purity(codes, shuffled),
+            "code_nmi_chance": clusters.normalized_mutual_information(codes, shuffled)}
 
 
 def _distribution(test_feat: np.ndarray, feat: np.ndarray, metrics: Sequence[str], opts: Options

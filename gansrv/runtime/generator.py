@@ -13,6 +13,7 @@ from collections.abc import Iterator, Sequence
 import numpy as np
 
 from gansrv.errors import UserError
+from gansrv.runtime.codes import CodeSpec, Sweep, codes_for, rows_of
 from gansrv.runtime.model import LoadedModel, ModelUser
 
 MAX_IMAGES = 1_000_000
@@ -21,6 +22,7 @@ MIN_TRUNCATION = 0.05  # below this, resampling |z| > t takes too many draws per
 MAX_SEED = 2**63 - 1
 
 LabelsArg = int | Sequence[int] | np.ndarray | None
+CodesArg = Sequence[float] | np.ndarray | None
 
 
 def noise(seed: int, indices: Sequence[int] | np.ndarray, dim: int,
@@ -66,9 +68,12 @@ class Generator(ModelUser):
         if info.graph != "generator" or "z" not in info.input_names():
             raise UserError(f"{model.path}: a {info.graph!r} graph with inputs {info.input_names()}; "
                             f"generate needs the generator file of an export")
-        if info.kind not in ("noise", "conditional"):
+        if info.kind not in ("noise", "conditional", "code"):
             raise UserError(f"{model.path}: family kind {info.kind!r} is not supported by the runtime's "
                             f"generate yet")
+        self.code_spec: CodeSpec | None = CodeSpec.of(info)  # the ``code`` input, if any
+        if info.kind == "code" and self.code_spec is None:
+            raise UserError(f"{model.path}: a code model without a 'code' input; re-export it")
         super().__init__(model)
 
     @property
@@ -76,26 +81,63 @@ class Generator(ModelUser):
         return "label" in self.info.input_names()
 
     def generate(self, n: int, seed: int = 0, labels: LabelsArg = None,
-                 truncation: float | None = None, batch_size: int = 64, start: int = 0) -> np.ndarray:
+                 truncation: float | None = None, batch_size: int = 64, start: int = 0,
+                 codes: CodesArg = None, sweep: Sweep | None = None) -> np.ndarray:
         """Images ``start .. start+n-1`` as uint8 (n, H, W, C).
 
         ``labels``: None (balanced: image i gets class i mod K), one class for all, or one label per
         image. Labels are checked here because onnxruntime silently accepts negative indices.
+        Code models (InfoGAN; see :mod:`gansrv.runtime.codes`): ``labels`` are the categorical code;
+        ``codes`` the continuous ones, None (drawn from the prior by (seed, i)), one row for all or
+        one row per image; ``sweep`` walks one code (image j: noise of row j // steps).
         """
-        return np.concatenate(list(self.iter_batches(n, seed, labels, truncation, batch_size, start)))
+        return np.concatenate(list(self.iter_batches(n, seed, labels, truncation, batch_size, start,
+                                                     codes, sweep)))
 
     def iter_batches(self, n: int, seed: int = 0, labels: LabelsArg = None,
                      truncation: float | None = None, batch_size: int = 64,
-                     start: int = 0) -> Iterator[np.ndarray]:
+                     start: int = 0, codes: CodesArg = None,
+                     sweep: Sweep | None = None) -> Iterator[np.ndarray]:
         """Like :meth:`generate`, one uint8 batch at a time (bounded memory for large n)."""
         self._check(n, seed, truncation, batch_size, start)
+        fixed = self.fixed_codes(n, codes, sweep)
+        if sweep is not None and labels is None and self.conditional:  # one categorical value per row
+            labels = rows_of(np.arange(start, start + n), sweep) % self.info.num_classes
         y = self.labels_for(n, labels, start)
         for lo in range(0, n, batch_size):
             idx = np.arange(start + lo, start + min(n, lo + batch_size))
-            feeds = {"z": noise(seed, idx, self.info.latent_dim, truncation)}
+            if self.code_spec is None:
+                feeds = {"z": noise(seed, idx, self.info.latent_dim, truncation)}
+            else:
+                rows = fixed if fixed is None or fixed.ndim == 1 else fixed[lo:lo + len(idx)]
+                feeds = self.code_feeds(idx, seed, truncation, rows, sweep)
             if y is not None:
                 feeds["label"] = y[lo:lo + len(idx)]
             yield self.run(feeds)
+
+    def code_feeds(self, indices: np.ndarray, seed: int, truncation: float | None,
+                   fixed: np.ndarray | None = None, sweep: Sweep | None = None) -> dict[str, np.ndarray]:
+        """``z`` and ``code`` of a code model's images ``indices`` (labels are the caller's)."""
+        assert self.code_spec is not None
+        z = noise(seed, rows_of(indices, sweep), self.info.latent_dim, truncation)
+        return {"z": z, "code": codes_for(seed, indices, self.code_spec, fixed, sweep)}
+
+    def fixed_codes(self, n: int, codes: CodesArg, sweep: Sweep | None = None) -> np.ndarray | None:
+        """Validated continuous codes: None, one row (dim,) for all images or one per image (n, dim)."""
+        spec = self.code_spec
+        if spec is None:
+            if codes is not None or sweep is not None:
+                raise UserError(f"{self.info.family} is a {self.info.kind} model; it takes no codes")
+            return None
+        if sweep is not None and not 0 <= sweep.code < spec.dim:
+            raise UserError(f"sweep of code {sweep.code + 1}: the model has codes 1..{spec.dim}")
+        if codes is None:
+            return None
+        arr = np.asarray(codes, dtype=np.float32)
+        if arr.shape not in ((spec.dim,), (n, spec.dim)):
+            raise UserError(f"codes must be {spec.dim} values or ({n}, {spec.dim}), got shape {arr.shape}")
+        spec.check(arr)
+        return arr
 
     def run(self, feeds: dict[str, np.ndarray]) -> np.ndarray:
         """One forward pass on prepared inputs -> uint8 (N, H, W, C)."""
