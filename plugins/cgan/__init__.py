@@ -29,6 +29,8 @@ class Config:
     d_steps: int = option(1, "D updates per generator step (mlp notes: 1:1 beat 2:1).", min=1, max=100)
     g_steps: int = option(1, "G updates per generator step.", min=1, max=100)
     label_smoothing: float = option(0.0, "One-sided label smoothing of D's real targets.", min=0.0, max=0.5)
+    augment: int = option(0, "Shift real and generated images by up to N pixels before D "
+                           "(DiffAugment translation; 0: off).", min=0, max=8)
     ema: float = option(0.999, "Decay of the moving average of G's weights that is sampled and "
                         "exported (0: G's last weights).", min=0.0, max=0.99999)
 
@@ -56,7 +58,14 @@ class CGAN(Family):
         from gansrv.nn.losses import adversarial_step
 
         G, D, c = ctx.modules["G"], ctx.modules["D"], ctx.config
-        losses = adversarial_step(ctx, batch, G, D, c.latent_dim, c.d_steps, c.g_steps,
+        if c.augment:
+            from gansrv.nn.augment import translate
+
+            def judge(x, y):
+                return D(translate(x, c.augment, ctx), y)
+        else:
+            judge = D
+        losses = adversarial_step(ctx, batch, G, judge, c.latent_dim, c.d_steps, c.g_steps,
                                   c.label_smoothing)
         if EMA in ctx.modules:
             ema_update(ctx.modules[EMA], G, c.ema, ctx.step)

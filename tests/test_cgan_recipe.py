@@ -1,4 +1,5 @@
-"""cgan's moving average of G's weights: the formula, what gets exported, and exact resume."""
+"""cgan's recipe helpers: the moving average of G's weights (formula, what gets exported, exact resume)
+and the translation applied before D (shifts, gradients, seeded)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import torch
 from safetensors.torch import load_file
 from torch import nn
 
+from gansrv.nn.augment import translate
 from gansrv.nn.ema import effective_decay, ema_copy, ema_update
 from gansrv.runtime import Generator, noise
 from gansrv.train.load import load_run
@@ -62,8 +64,8 @@ def test_ema_zero_keeps_no_copy_and_exports_g(tmp_path):
     assert set(load_run(out).modules) == {"G", "D"}
 
 
-def test_resume_continues_the_average_exactly(tmp_path):
-    common = ("--checkpoint-every", "4", *SMALL)
+def test_resume_continues_the_average_and_the_shifts_exactly(tmp_path):
+    common = ("--checkpoint-every", "4", "--augment", "2", *SMALL)
     full, part = tmp_path / "full", tmp_path / "part"
     run("train", "cgan", "--steps", 8, "--out", full, *common)
     run("train", "cgan", "--steps", 4, "--out", part, *common)
@@ -74,3 +76,31 @@ def test_resume_continues_the_average_exactly(tmp_path):
     assert ema_keys and set(a) == set(b)
     for k in a:
         assert torch.equal(a[k], b[k]), k
+
+
+class _Ctx:
+    """The one thing translate takes from a step context: seeded integers."""
+
+    def __init__(self, seed: int):
+        self.generator = torch.Generator().manual_seed(seed)
+
+    def randint(self, high: int, *shape: int) -> torch.Tensor:
+        return torch.randint(high, shape, generator=self.generator)
+
+
+def test_translate_shifts_each_image_within_bounds_and_passes_gradients():
+    x = torch.full((64, 1, 6, 6), -1.0)
+    x[:, :, 2:4, 2:4] = torch.arange(64.0)[:, None, None, None]  # a 2x2 blob, one value per image
+    x.requires_grad_(True)
+    out = translate(x, 2, _Ctx(0))
+    assert out.shape == x.shape
+    offsets = set()
+    for i in range(64):
+        ys, xs = torch.nonzero(out[i, 0] == i, as_tuple=True)
+        assert len(ys) == 4 and (out[i, 0] == -1).sum() == 32  # moved whole, background filled
+        offsets.add((int(ys.min()) - 2, int(xs.min()) - 2))
+    assert offsets <= {(a, b) for a in range(-2, 3) for b in range(-2, 3)} and len(offsets) > 10
+    out.sum().backward()
+    assert x.grad[:, :, 2:4, 2:4].eq(1).all()  # every blob pixel reaches the output once
+    assert torch.equal(translate(x, 2, _Ctx(0)), out) and not torch.equal(translate(x, 2, _Ctx(1)), out)
+    assert translate(x, 0, _Ctx(0)) is x
