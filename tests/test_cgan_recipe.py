@@ -41,13 +41,16 @@ def test_update_averages_parameters_and_copies_buffers():
     assert effective_decay(0.5, 100) == 0.5
 
 
-def test_export_and_sample_grid_use_the_average(exports):  # noqa: F811
-    ex = exports("cgan")
-    loaded = load_run(ex.run_dir)
+def test_export_and_sample_grid_use_the_average(tmp_path):
+    out = tmp_path / "run"
+    run("train", "cgan", "--ema", "0.999", "--steps", 3, "--out", out, *SMALL)
+    model = tmp_path / "cgan.onnx"
+    run("export", out, "-o", model)
+    loaded = load_run(out)
     G, avg = loaded.modules["G"], loaded.modules[EMA]
     assert not all(torch.equal(a, b) for a, b in zip(avg.parameters(), G.parameters()))
     assert loaded.family.export_graphs(loaded.modules, loaded.config, loaded.spec)[0].module is avg
-    gen = Generator.from_file(ex.generator, provider="cpu")
+    gen = Generator.from_file(model, provider="cpu")
     z, y = torch.from_numpy(noise(3, range(6), gen.info.latent_dim)), torch.arange(6) % 10
     with torch.no_grad():
         sampled = loaded.family.sample(loaded.modules, z, y)  # what the training grids show
@@ -56,16 +59,18 @@ def test_export_and_sample_grid_use_the_average(exports):  # noqa: F811
     assert np.abs(gen.generate(6, seed=3).astype(int) - want).max() <= 1
 
 
-def test_ema_zero_keeps_no_copy_and_exports_g(tmp_path):
-    out = tmp_path / "run"
-    run("train", "cgan", "--ema", "0", "--steps", 3, "--out", out, *SMALL)
+def test_by_default_no_copy_is_kept_and_g_is_exported(exports):  # noqa: F811
+    out = exports("cgan").run_dir
     ckpt = out / "checkpoints" / (out / "checkpoints" / "latest").read_text().strip()
     assert not any(k.startswith(EMA + ".") for k in load_file(str(ckpt / "weights.safetensors")))
-    assert set(load_run(out).modules) == {"G", "D"}
+    loaded = load_run(out)
+    assert set(loaded.modules) == {"G", "D"}
+    assert loaded.family.export_graphs(loaded.modules, loaded.config, loaded.spec)[0].module is \
+        loaded.modules["G"]
 
 
 def test_resume_continues_the_average_and_the_shifts_exactly(tmp_path):
-    common = ("--checkpoint-every", "4", "--augment", "2", *SMALL)
+    common = ("--checkpoint-every", "4", "--ema", "0.999", "--augment", "2", *SMALL)
     full, part = tmp_path / "full", tmp_path / "part"
     run("train", "cgan", "--steps", 8, "--out", full, *common)
     run("train", "cgan", "--steps", 4, "--out", part, *common)

@@ -31,8 +31,8 @@ class Config:
     label_smoothing: float = option(0.0, "One-sided label smoothing of D's real targets.", min=0.0, max=0.5)
     augment: int = option(0, "Shift real and generated images by up to N pixels before D "
                            "(DiffAugment translation; 0: off).", min=0, max=8)
-    ema: float = option(0.999, "Decay of the moving average of G's weights that is sampled and "
-                        "exported (0: G's last weights).", min=0.0, max=0.99999)
+    ema: float = option(0.0, "Decay of a moving average of G's weights to sample and export "
+                        "instead of G's last weights (e.g. 0.999; 0: off).", min=0.0, max=0.99999)
 
 
 class CGAN(Family):
