@@ -94,7 +94,10 @@ def test_dynamic_batch_matches_torch(exports, family):  # noqa: F811
     ex = exports(family)
     loaded = load_run(ex.run_dir)
     rng = np.random.default_rng(0)
-    for path, module in ((ex.generator, loaded.modules["G"]), (ex.discriminator, loaded.modules["D"])):
+    # The exported modules, which need not be the trained ones (cgan exports G's weight average).
+    specs = loaded.family.export_graphs(loaded.modules, loaded.config, loaded.spec)
+    graphs = {s.name: s.module for s in specs}
+    for path, module in ((ex.generator, specs[0].module), (ex.discriminator, graphs["discriminator"])):
         info, sess = read_info(path), session(path, "cpu")
         for batch in (1, 7, 64):
             feeds = _random_feeds(info, batch, rng)

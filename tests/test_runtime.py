@@ -37,7 +37,8 @@ def test_images_match_torch(exports, cgan):  # noqa: F811
 
     from gansrv.train.load import load_run
 
-    G = load_run(exports("cgan").run_dir).modules["G"]
+    loaded = load_run(exports("cgan").run_dir)
+    G = loaded.family.export_graphs(loaded.modules, loaded.config, loaded.spec)[0].module  # the exported G
     z, y = noise(1, range(9), cgan.info.latent_dim), np.arange(9) % 10
     with torch.no_grad():
         want = G(torch.from_numpy(z), torch.from_numpy(y)).numpy()

@@ -60,6 +60,17 @@ class MLPDiscriminator(nn.Module):
 
 
 def build(config, channels: int, classes: int) -> dict[str, nn.Module]:
+    """G and D, and G_ema (a frozen copy of G to average its weights into) when ``config.ema`` > 0."""
+    nets = _players(config, channels, classes)
+    if config.ema > 0:
+        from gansrv.nn.ema import ema_copy
+        from gansrv_plugins.cgan import EMA
+
+        nets[EMA] = ema_copy(nets["G"])
+    return nets
+
+
+def _players(config, channels: int, classes: int) -> dict[str, nn.Module]:
     size, at = config.image_size, config.label_at
     if config.backbone == "mlp":
         shape = (channels, size, size)
