@@ -39,19 +39,10 @@ def collect(inputs: tuple[Path, ...], recursive: bool) -> list[Path]:
 
 def check_headers(paths: list[Path]) -> None:
     """Refuse unreadable files and oversized images before any work (header only, cheap)."""
-    from PIL import Image
-
-    from gansrv.data.folder import MAX_IMAGE_PIXELS
-    from gansrv.errors import UserError
+    from gansrv.data.folder import image_size
 
     for path in paths:
-        try:
-            with Image.open(path) as img:
-                width, height = img.size
-        except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
-            raise UserError(f"{path}: unreadable image ({exc})") from None
-        if width * height > MAX_IMAGE_PIXELS:
-            raise UserError(f"{path}: {width}x{height} pixels exceeds the {MAX_IMAGE_PIXELS} limit")
+        image_size(path)
 
 
 def classify_files(classifier, paths: list[Path], batch_size: int):

@@ -63,9 +63,7 @@ def collect_inputs(inputs: tuple[Path, ...]) -> list[Path]:
 
 def plan_jobs(sources: list[Path], translator, resize: bool) -> list[Job]:
     """Read each header (cheap) and fix its size and output name; refuse what cannot be done."""
-    from PIL import Image
-
-    from gansrv.data.folder import MAX_IMAGE_PIXELS
+    from gansrv.data.folder import image_size
     from gansrv.errors import UserError
 
     jobs, names = [], {}
@@ -74,13 +72,7 @@ def plan_jobs(sources: list[Path], translator, resize: bool) -> list[Job]:
         if name in names:
             raise UserError(f"{src} and {names[name]} would both be written as {name}")
         names[name] = src
-        try:
-            with Image.open(src) as img:
-                width, height = img.size
-        except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
-            raise UserError(f"{src}: unreadable image ({exc})") from None
-        if width * height > MAX_IMAGE_PIXELS:
-            raise UserError(f"{src}: {width}x{height} pixels exceeds the {MAX_IMAGE_PIXELS} limit")
+        width, height = image_size(src)
         if resize:
             size = translator.fit(height, width)
         else:

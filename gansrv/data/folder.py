@@ -44,6 +44,21 @@ def _open(path: Path, size: int | None):
         raise UserError(f"{path}: unreadable image ({exc})") from None
 
 
+def image_size(path: Path) -> tuple[int, int]:
+    """(width, height) from the header alone: refuses unreadable files and oversized images before
+    any pixel is decoded, so a batch command can check all its inputs before writing anything."""
+    from PIL import Image
+
+    try:
+        with Image.open(path) as img:
+            width, height = img.size
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
+        raise UserError(f"{path}: unreadable image ({exc})") from None
+    if width * height > MAX_IMAGE_PIXELS:
+        raise UserError(f"{path}: {width}x{height} pixels exceeds the {MAX_IMAGE_PIXELS} limit")
+    return width, height
+
+
 def open_image(path: Path):
     """One image as grey (L) or RGB; unreadable files and decompression bombs are one UserError."""
     return _open(path, None)
