@@ -5,10 +5,10 @@ default hyperparameters: ``gansrv train`` on the first 8,000 images of the share
 ``--budget`` seconds of training time, ``gansrv export``, then ``gansrv eval`` against the held-out
 last 2,000 (``--train-limit 8000``). Prints one markdown table (family, budget, steps, FID, KID,
 precision, recall, class-acc, CAS) with the real-data reference row, and saves a sample grid per
-family (``docs/quality/<family>.png``; conditional families: one row per class). Families that
+family (``docs/quality/<family>.png``; conditional families: one row per class; with several
+``--seeds``, one row per family and seed, grids from the first seed). Families that
 also export an image classifier (``<name>.classifier.onnx``: acgan, wgan-c) get its accuracy on the
-same held-out images printed and stored as ``classifier_accuracy``.
-family (``docs/quality/<family>.png``; conditional families: one row per class). Code families
+same held-out images printed and stored as ``classifier_accuracy``. Code families
 (InfoGAN) get a second table (code purity and NMI of the categorical code) and one grid per
 continuous code (``<family>-code<j>.png``: row r is categorical value r, the columns sweep code j
 over the metadata's code range, the other codes at 0).
@@ -16,6 +16,7 @@ over the metadata's code range, the other codes at 0).
     python benchmarks/quality.py                                  # every family, 300 s each
     python benchmarks/quality.py --budget 15 --families cgan,dcgan --n 500 --grid-dir /tmp/q  # smoke
     python benchmarks/quality.py --json docs/quality/quality.json
+    python benchmarks/quality.py --families cgan --seeds 0,1,2    # seed-to-seed spread
 """
 
 from __future__ import annotations
@@ -63,11 +64,13 @@ def families(only: str | None) -> list[str]:
 
 
 def train_export_eval(family: str, data: Path, budget: float, n: int, metrics: str, tmp: Path,
-                      grid_dir: Path) -> dict[str, Any]:
-    run_dir, model, figures = tmp / f"run-{family}", tmp / f"{family}.onnx", tmp / f"{family}.json"
+                      grid_dir: Path, seed: int = 0, grid: bool = True) -> dict[str, Any]:
+    tag = f"{family}-s{seed}"
+    run_dir, model, figures = tmp / f"run-{tag}", tmp / f"{tag}.onnx", tmp / f"{tag}.json"
     commands = [
         ["train", family, "--data", str(data), "--limit", str(TRAIN_COUNT), "--max-seconds", f"{budget:g}",
-         "--steps", "1000000", "--out", str(run_dir), "--no-progress", "--sample-every", "0"],
+         "--steps", "1000000", "--seed", str(seed), "--out", str(run_dir), "--no-progress",
+         "--sample-every", "0"],
         ["export", str(run_dir), "-o", str(model)],
         ["eval", str(model), "--data", str(data), "--train-limit", str(TRAIN_COUNT), "--n", str(n),
          "--metrics", metrics, "--json", str(figures)],
@@ -79,12 +82,14 @@ def train_export_eval(family: str, data: Path, budget: float, n: int, metrics: s
     last = max(read_metrics(run_dir), key=lambda r: r["step"])
     out = json.loads(figures.read_text())
     out.update(steps=int(last["step"]), train_seconds=round(float(last["time"]), 2), budget=budget,
-               grid=str(save_grid(model, grid_dir / f"{family}.png")))
+               train_seed=seed)
+    if grid:
+        out["grid"] = str(save_grid(model, grid_dir / f"{family}.png"))
     classifier = model.with_name(f"{model.stem}.classifier.onnx")
     if classifier.is_file():
         out["classifier_accuracy"] = held_out_accuracy(classifier, data)
         print(f"{family}: exported classifier, held-out accuracy {out['classifier_accuracy']:.4f}")
-    sweeps = save_sweep_grids(model, grid_dir, family)
+    sweeps = save_sweep_grids(model, grid_dir, family) if grid else []
     if sweeps:
         out["sweep_grids"] = [str(p) for p in sweeps]
     return out
@@ -154,7 +159,7 @@ def table(results: list[dict[str, Any]]) -> str:
     lines = ["| " + " | ".join(COLUMNS) + " |", "|---|" + "--:|" * (len(COLUMNS) - 1)]
     for f in results:
         lines.append("| " + " | ".join([
-            f["family"], f"{f['budget']:g}", str(f["steps"]), _fmt(f, "fid", ".2f"), _fmt(f, "kid", ".4f"),
+            _label(f), f"{f['budget']:g}", str(f["steps"]), _fmt(f, "fid", ".2f"), _fmt(f, "kid", ".4f"),
             _fmt(f, "precision", ".3f"), _fmt(f, "recall", ".3f"), _fmt(f, "class_accuracy", ".3f"),
             _fmt(f, "cas", ".3f")]) + " |")
     ref = results[0]
@@ -167,6 +172,12 @@ def table(results: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def _label(fig: dict[str, Any]) -> str:
+    """The family, with the training seed when it is not the default 0."""
+    seed = fig.get("train_seed", 0)
+    return fig["family"] if not seed else f"{fig['family']} (seed {seed})"
+
+
 def code_table(results: list[dict[str, Any]]) -> str:
     """Code families: how well the categorical code separates the classes the evaluator reads."""
     rows = [f for f in results if f.get("code_purity") is not None]
@@ -174,7 +185,7 @@ def code_table(results: list[dict[str, Any]]) -> str:
         return ""
     lines = ["| family | steps | code purity | code NMI | chance purity | chance NMI |",
              "|---|--:|--:|--:|--:|--:|"]
-    lines += [f"| {f['family']} | {f['steps']} | {f['code_purity']:.3f} | {f['code_nmi']:.3f} | "
+    lines += [f"| {_label(f)} | {f['steps']} | {f['code_purity']:.3f} | {f['code_nmi']:.3f} | "
               f"{f['code_purity_chance']:.3f} | {f['code_nmi_chance']:.3f} |" for f in rows]
     ref = rows[0]
     lines.append(f"| real held-out images by class | – | {ref['real_code_purity']:.3f} | "
@@ -193,8 +204,15 @@ def main(argv: list[str] | None = None) -> int:
                    help="gansrv eval --metrics (default: the table's columns, %(default)s).")
     p.add_argument("--grid-dir", type=Path, default=GRID_OUT,
                    help="Where the sample grids go (default: %(default)s).")
+    p.add_argument("--seeds", default="0",
+                   help="Comma list of training seeds; one row per family and seed, grids from the "
+                        "first (default: %(default)s).")
     p.add_argument("--json", type=Path, help="Also write every figure to this JSON file.")
     args = p.parse_args(argv)
+    try:
+        seeds = [int(s) for s in args.seeds.split(",")]
+    except ValueError:
+        p.error(f"--seeds must be a comma list of integers, got {args.seeds!r}")
     if args.budget <= 0 or not 2 <= args.n <= 50_000:
         p.error("--budget must be positive and --n between 2 and 50,000")
     names = families(args.families)
@@ -203,8 +221,9 @@ def main(argv: list[str] | None = None) -> int:
     results = []
     with tempfile.TemporaryDirectory(prefix="gansrv-quality-") as tmp:
         for name in names:
-            results.append(train_export_eval(name, args.data, args.budget, args.n, args.metrics, Path(tmp),
-                                             args.grid_dir))
+            for i, seed in enumerate(seeds):
+                results.append(train_export_eval(name, args.data, args.budget, args.n, args.metrics,
+                                                 Path(tmp), args.grid_dir, seed, grid=i == 0))
     finish_machine(info)
     print(f"\nload average at end: {' '.join(map(str, info['loadavg_end'] or []))}; "
           f"held-out: last {results[0]['held_out_images']} images, {args.n} generated per family\n")
