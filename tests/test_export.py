@@ -152,3 +152,46 @@ def test_prepare_folds_spectral_norm_and_keeps_the_function():
     with torch.no_grad():
         assert torch.allclose(folded(x), net(x), atol=1e-6)
     assert not folded.training
+
+
+def _trained_bn(seq: torch.nn.Sequential, shape: tuple) -> torch.nn.Sequential:
+    for _ in range(3):
+        seq(torch.randn(*shape))  # running statistics away from (0, 1)
+    return seq.eval()
+
+
+def test_stem_rewrite_is_exact_and_folds_the_batchnorm():
+    """A transposed conv on a 1x1 input becomes one matrix product (BatchNorm folded in); a
+    transposed conv on a larger input, or with a stride, is left alone."""
+    from gansrv.export.rewrite import PointConvTranspose
+
+    torch.manual_seed(0)
+    stem = torch.nn.Sequential(torch.nn.ConvTranspose2d(12, 6, 7, 1, 0, bias=False),
+                               torch.nn.BatchNorm2d(6), torch.nn.ReLU(),
+                               torch.nn.ConvTranspose2d(6, 3, 4, 2, 1))
+    for m in stem.modules():  # the default init is ~0 for a 1x1 input; make the check sensitive
+        if isinstance(m, torch.nn.BatchNorm2d):
+            torch.nn.init.uniform_(m.weight, 0.5, 2.0)
+            torch.nn.init.uniform_(m.bias, -1.0, 1.0)
+    _trained_bn(stem, (16, 12, 1, 1))
+    z = torch.randn(5, 12, 1, 1)
+    fast = prepare(stem, {"z": z})
+    assert isinstance(fast[0], PointConvTranspose) and isinstance(fast[1], torch.nn.Identity)
+    assert type(fast[3]) is torch.nn.ConvTranspose2d  # stride 2: not a matrix product
+    assert type(stem[0]) is torch.nn.ConvTranspose2d  # the original is untouched
+    with torch.no_grad():
+        expected, got = stem(z), fast(z)
+        assert expected.abs().max() > 0.1
+        assert torch.allclose(got, expected, atol=1e-5)
+    wide = prepare(stem, {"z": torch.randn(2, 12, 2, 2)})  # seen on 2x2: left alone
+    assert type(wide[0]) is torch.nn.ConvTranspose2d
+
+
+@pytest.mark.parametrize("family", ["dcgan", "cgan"])
+def test_exported_stem_is_a_matmul_and_matches_torch(exports, family):  # noqa: F811
+    """The noise -> feature-map stem runs as one Gemm/MatMul over the batch in the exported graph
+    (that the graph still equals torch at several batch sizes: test_dynamic_batch_matches_torch)."""
+    exported = exports(family)
+    ops = [n.op_type for n in onnx.load(str(exported.generator)).graph.node]
+    assert ops.count("ConvTranspose") == 2 and ("Gemm" in ops or "MatMul" in ops)
+    assert "BatchNormalization" not in ops

@@ -68,8 +68,12 @@ def select(specs: list[ExportSpec], with_discriminator: bool) -> list[ExportSpec
 
 
 def export_run(run_dir: str | Path, out: str | Path | None = None, opset: int = DEFAULT_OPSET,
-               with_discriminator: bool = False, tolerance: float = DEFAULT_TOLERANCE) -> list[Exported]:
-    """Export a run's graphs; all files appear together, or none (on any error)."""
+               with_discriminator: bool = False, tolerance: float = DEFAULT_TOLERANCE,
+               rewrite: bool = True) -> list[Exported]:
+    """Export a run's graphs; all files appear together, or none (on any error).
+
+    ``rewrite=False`` skips the exact speed rewrites (gansrv.export.rewrite), for comparing them.
+    """
     run_dir = Path(run_dir)
     out = Path(out) if out is not None else Path("exported") / f"{run_dir.resolve().name}.onnx"
     if out.suffix != ".onnx" or out.is_dir():
@@ -87,7 +91,7 @@ def export_run(run_dir: str | Path, out: str | Path | None = None, opset: int = 
         with contextlib.ExitStack() as stack:
             for spec in specs:
                 tmp = stack.enter_context(atomic_path(paths[spec.name]))
-                err = export_graph(run, spec, tmp, opset, tolerance)
+                err = export_graph(run, spec, tmp, opset, tolerance, rewrite)
                 done.append(Exported(spec.name, paths[spec.name], err))
     except BaseException:
         if made_dir:
@@ -97,14 +101,16 @@ def export_run(run_dir: str | Path, out: str | Path | None = None, opset: int = 
     return done
 
 
-def export_graph(run: LoadedRun, spec: ExportSpec, path: Path, opset: int, tolerance: float) -> float:
+def export_graph(run: LoadedRun, spec: ExportSpec, path: Path, opset: int, tolerance: float,
+                 rewrite: bool = True) -> float:
     """Write one graph to `path` with its metadata; return its parity error (raise above tolerance)."""
     import onnx
 
     reference = copy.deepcopy(spec.module).eval()
     example_out = dict(zip(spec.outputs, parity.torch_outputs(reference, _numpy(spec.inputs))))
     info = build_info(run, spec, _as_tensors(example_out), opset)
-    prog = _export(prepare(spec.module), spec, opset)
+    fixed_size = rewrite and not spec.size_multiple
+    prog = _export(prepare(spec.module, spec.inputs if fixed_size else None), spec, opset)
     _set_metadata(prog, info.to_props())
     prog.save(str(path), external_data=False)
     onnx.checker.check_model(str(path), full_check=True)
@@ -126,9 +132,13 @@ def export_graph(run: LoadedRun, spec: ExportSpec, path: Path, opset: int, toler
     return err
 
 
-def prepare(module: Any) -> Any:
-    """An eval-mode deep copy with spectral/weight-norm parametrizations folded into plain weights."""
+def prepare(module: Any, inputs: dict[str, Any] | None = None) -> Any:
+    """An eval-mode deep copy with spectral/weight-norm parametrizations folded into plain weights;
+    with example ``inputs`` (graphs of fixed size only) also the exact rewrites of
+    :mod:`gansrv.export.rewrite`."""
     from torch.nn.utils import parametrize
+
+    from gansrv.export.rewrite import point_convtransposes
 
     m = copy.deepcopy(module).eval()
     for sub in list(m.modules()):
@@ -137,6 +147,8 @@ def prepare(module: Any) -> Any:
             for name in list(sub.parametrizations.keys()):
                 parametrize.remove_parametrizations(sub, name, leave_parametrized=True)
         _remove_legacy_norm_hooks(sub)
+    if inputs is not None:
+        point_convtransposes(m, inputs)
     return m
 
 
