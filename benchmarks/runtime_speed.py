@@ -18,6 +18,7 @@ in this one process:
     python benchmarks/runtime_speed.py
     python benchmarks/runtime_speed.py --families dcgan --seconds 1 --n 1000   # smoke test
     python benchmarks/runtime_speed.py --device cuda   # torch on CUDA vs CUDAExecutionProvider
+    python benchmarks/runtime_speed.py --levels 6 1 0  # generate at three PNG zlib levels
 
 With ``--device cuda`` both paths take host (numpy) inputs and return host outputs, as a serving
 process sees them: torch's figure includes its host->device and device->host copies and a
@@ -231,17 +232,44 @@ def forced_writers(mode: str) -> dict[str, int]:
             "PROCESS_MIN_IMAGES": writer.PROCESS_MIN_IMAGES}
 
 
+def file_cost(folder: Path, count: int = 2000) -> float:
+    """CPU seconds (user + system) per small file created the way generate does (write a temp
+    file, rename it), in ``folder``: the part of generate's cost that belongs to the file system.
+    On this VM's ext4 it ranged from ~40 to ~500 us within one afternoon, so every run measures it.
+    """
+    import os
+
+    from gansrv import atomic
+
+    data = bytes(200)
+    probe = Path(tempfile.mkdtemp(prefix="file-cost-", dir=folder))
+    try:
+        t0 = time.process_time()
+        for i in range(count):
+            atomic.write_quick(f"{probe}/{i:06d}.png", data)
+        return (time.process_time() - t0) / count
+    finally:
+        for name in os.listdir(probe):
+            os.unlink(probe / name)
+        probe.rmdir()
+
+
 def end_to_end(family: str, onnx_path: Path, root: Path, n: int, batch: int,
                device: str = "cpu", workers: list[int] | None = None,
-               modes: list[str] | None = None) -> dict[str, Any]:
-    """Raw forward of Generator.generate vs gansrv generate (in a subprocess and in-process)."""
+               modes: list[str] | None = None, levels: list[int] | None = None) -> dict[str, Any]:
+    """Raw forward of Generator.generate vs gansrv generate (in a subprocess and in-process).
+
+    The raw forward is timed twice and the faster kept, so a hiccup cannot flatter the ratio.
+    """
     from gansrv.runtime import Generator
 
     gen = Generator.from_file(onnx_path, device)
     gen.generate(min(n, batch * 2), seed=0, batch_size=batch)  # warm-up
-    t0 = time.perf_counter()
-    gen.generate(n, seed=0, batch_size=batch)
-    raw_s = time.perf_counter() - t0
+    raw_s = float("inf")
+    for _ in range(2):
+        t0 = time.perf_counter()
+        gen.generate(n, seed=0, batch_size=batch)
+        raw_s = min(raw_s, time.perf_counter() - t0)
 
     args = ["generate", str(onnx_path), "--n", str(n), "--out", str(root / f"{family}-cli"),
             "--batch-size", str(batch), "--no-progress", "--provider", device]
@@ -251,23 +279,24 @@ def end_to_end(family: str, onnx_path: Path, root: Path, n: int, batch: int,
 
     from gansrv.generate import writer
     from gansrv.generate.command import generate as generate_cmd
-    from gansrv.generate.plan import default_workers
+    from gansrv.generate.plan import DEFAULT_LEVEL, default_workers
 
     sweep = {}
     saved = forced_writers("auto")
-    for mode in modes or ["auto"]:
-        for w in workers or [default_workers()]:
-            inproc_args = [*args[1:], "--workers", str(w)]
-            inproc_args[inproc_args.index("--out") + 1] = str(root / f"{family}-inproc-{mode}-{w}")
-            for k, v in forced_writers(mode).items():
+    runs = [(m, w, z) for m in modes or ["auto"] for w in workers or [default_workers()]
+            for z in levels or [DEFAULT_LEVEL]]
+    for mode, w, level in runs:
+        inproc_args = [*args[1:], "--workers", str(w), "--compression", str(level)]
+        inproc_args[inproc_args.index("--out") + 1] = str(root / f"{family}-inproc-{mode}-{w}-{level}")
+        for k, v in forced_writers(mode).items():
+            setattr(writer, k, v)
+        t0 = time.perf_counter()
+        try:
+            generate_cmd.main(inproc_args, standalone_mode=False)
+        finally:
+            for k, v in saved.items():
                 setattr(writer, k, v)
-            t0 = time.perf_counter()
-            try:
-                generate_cmd.main(inproc_args, standalone_mode=False)
-            finally:
-                for k, v in saved.items():
-                    setattr(writer, k, v)
-            sweep[f"{w} {mode}"] = time.perf_counter() - t0
+        sweep[f"{w} {mode}, level {level}"] = time.perf_counter() - t0
     best = min(sweep, key=sweep.get)
     inproc_s = sweep[best]
     return {"family": family, "n": n, "batch": batch, "raw_s": raw_s, "raw_img_s": n / raw_s,
@@ -294,8 +323,8 @@ def tables(results: list[dict[str, Any]], gens: list[dict[str, Any]], peak: floa
             base = res["tuning_torch_img_s"]
             for t in res["tuning"]:
                 lines.append(f"| {t['variant']} | {t['img_s']:.1f} | {t['img_s'] / base:.2f} |")
-    lines += ["", "| family | images | batch | raw forward img/s | workers | generate in-process img/s "
-              "| % of raw |", "|---|--:|--:|--:|--:|--:|--:|"]
+    lines += ["", "| family | images | batch | raw forward img/s | writers, PNG level "
+              "| generate in-process img/s | % of raw |", "|---|--:|--:|--:|--:|--:|--:|"]
     for g in gens:
         for w, r in g["workers_sweep"].items():
             lines.append(f"| {g['family']} | {g['n']} | {g['batch']} | {g['raw_img_s']:.1f} | {w} "
@@ -320,6 +349,14 @@ def main(argv: list[str] | None = None) -> int:
                    help="generate --workers values to compare in-process (default: generate's default).")
     p.add_argument("--writer-modes", nargs="+", choices=["auto", "threads", "processes"], default=None,
                    help="PNG writer pools to compare in-process (default: auto, generate's choice).")
+    p.add_argument("--levels", type=int, nargs="+", default=None, choices=range(10), metavar="0-9",
+                   help="generate --compression levels to compare in-process (default: generate's).")
+    p.add_argument("--passes", type=int, default=2, choices=range(1, 6), metavar="1-5",
+                   help="Passes over the torch/ORT comparison; the last is kept (default: 2). On the "
+                        "2-core VM torch's first model in a process ran 40%% slower than later ones.")
+    p.add_argument("--out-dir", type=Path, default=None,
+                   help="Where the generated datasets go (default: the system's temp folder); e.g. "
+                        "/dev/shm to take the disk out of the generate comparison.")
     p.add_argument("--device", choices=["cpu", "cuda"], default="cpu",
                    help="torch device and onnxruntime provider (default: cpu).")
     args = p.parse_args(argv)
@@ -331,7 +368,7 @@ def main(argv: list[str] | None = None) -> int:
         info["gpu"] = torch.cuda.get_device_name(0)
     print_machine(info)
     results, gens = [], []
-    with tempfile.TemporaryDirectory(prefix="gansrv-rtspeed-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="gansrv-rtspeed-", dir=args.out_dir) as tmp:
         root = Path(tmp)
         exported = {}
         for fam in args.families:
@@ -344,17 +381,25 @@ def main(argv: list[str] | None = None) -> int:
             exported[fam] = (run_dir, onnx_path)
         peak = matmul_peak(args.seconds, args.device)
         print(f"fp32 matmul peak: {peak / 1e9:.1f} GFLOP/s", flush=True)
-        for fam, (run_dir, onnx_path) in exported.items():
-            results.append(speed(fam, run_dir, onnx_path, args.seconds, peak, args.device))
+        for i in range(args.passes):  # the figures of the last pass are kept
+            print(f"pass {i + 1} of {args.passes}", flush=True)
+            results = [speed(fam, run_dir, onnx_path, args.seconds, peak, args.device)
+                       for fam, (run_dir, onnx_path) in exported.items()]
+        costs = [file_cost(root)]
         for fam, (_, onnx_path) in exported.items():
             gens.append(end_to_end(fam, onnx_path, root, args.n, args.gen_batch, args.device,
-                                   args.gen_workers, args.writer_modes))
+                                   args.gen_workers, args.writer_modes, args.levels))
+        costs.append(file_cost(root))
+        info["file_cost_s"] = costs
+        fs_line = (f"datasets written under {root.parent}: one small file (temp + rename) cost "
+                   f"{costs[0] * 1e6:.1f} us of CPU before the generate runs, {costs[1] * 1e6:.1f} us after")
     finish_machine(info)
     print()
     print(f"$ {shlex.join([sys.executable, *sys.argv])}")
     print(f"{info['nproc']} CPUs ({info['cpu']}), torch {info['torch']}, {info['date']}, "
           f"load average end {info['loadavg_end']}; median of >= {args.seconds:g} s per figure; "
           f"device {args.device}{' (' + info['gpu'] + ')' if 'gpu' in info else ''}")
+    print(fs_line)
     print()
     print(tables(results, gens, peak))
     print()

@@ -70,6 +70,38 @@ def write_bytes(path: str | os.PathLike, data: bytes, durable: bool = True) -> N
         _fsync_dir(path.parent)
 
 
+def write_quick(path: str, data: bytes) -> None:
+    """:func:`write_bytes` without fsync for one small file named by a ``str``.
+
+    ``gansrv generate`` pays this once per image: the pathlib objects, the write loop and the
+    error handling of write_bytes cost as much CPU as the kernel's create + write + rename (61 vs
+    38 us per 200-byte file on the 2-core machine), CPU that onnxruntime needs for the next batch.
+    Same temporary name and same guarantee: a kill leaves the old file or the new one, plus at most
+    a ``.*.tmp`` that the writers' clean-up removes.
+    """
+    head, _, name = path.rpartition("/")
+    tmp = f"{head}/.{name}.{os.getpid()}-{threading.get_ident()}.tmp"
+    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
+    try:
+        fd = os.open(tmp, flags, 0o666)
+    except FileNotFoundError:
+        os.makedirs(head, exist_ok=True)
+        fd = os.open(tmp, flags, 0o666)
+    try:
+        done = os.write(fd, data)
+        if done < len(data):
+            view = memoryview(data)[done:]
+            while view:
+                view = view[os.write(fd, view):]
+    except BaseException:
+        os.close(fd)
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+    os.close(fd)
+    os.replace(tmp, path)
+
+
 def _temp_name(path: Path) -> Path:
     """``.<name>.<pid>-<thread>.tmp`` beside ``path``: unique among live writers without mkstemp's
     random retries, created with the umask's permissions (mkstemp's are 0600), and matched by the

@@ -166,7 +166,9 @@ def test_unconditional_layout(gan: Path, tmp_path: Path) -> None:
                                   ["--n", "3", "--shard", "0/3"],
                                   ["--n", "1000001"], ["--n", "3", "--batch-size", "0"],
                                   ["--n", "3", "--workers", "0"], ["--n", "3", "--workers", "65"],
-                                  ["--per-class", "0"], ["--n", "3", "--per-class", "2"], []])
+                                  ["--per-class", "0"], ["--n", "3", "--per-class", "2"], [],
+                                  ["--n", "3", "--compression", "10"],
+                                  ["--n", "3", "--compression", "-1"]])
 def test_bad_inputs_write_nothing(cgan: Path, tmp_path: Path, args: list[str]) -> None:
     out = tmp_path / "ds"
     one_line_error(gen(cgan, out, *args, expect=None))
@@ -188,6 +190,31 @@ def test_refuses_foreign_or_other_dataset_without_overwrite(cgan: Path, tmp_path
     fresh = tmp_path / "fresh"
     gen(cgan, fresh, "--n", "2", "--seed", "2")
     assert everything(other) == everything(fresh)
+
+
+def test_batch_encoder_gives_the_single_image_bytes() -> None:
+    from gansrv.generate.writer import encode_png, encode_pngs
+
+    images = np.random.default_rng(0).integers(0, 256, (5, 7, 9, 3), dtype=np.uint8)
+    for level in (0, 1, 6, 9):
+        assert encode_pngs(images, level) == [encode_png(im, level=level) for im in images]
+
+
+def test_compression_levels_keep_pixels_and_are_separate_datasets(cgan: Path, tmp_path: Path) -> None:
+    """Level 0 stores, 6 and 9 compress: other bytes, the same pixels; a dataset written at
+    one level is not resumed at another (the manifest differs), while the default level's manifest
+    stays what it was before the option existed."""
+    for level in ("0", "6", "9"):
+        gen(cgan, tmp_path / level, "--n", "20", "--compression", level)
+    sizes = {z: sum(len(b) for b in files(tmp_path / z).values()) for z in ("0", "6", "9")}
+    assert sizes["0"] > 2 * max(sizes["6"], sizes["9"])
+    pixels = {z: [np.asarray(Image.open(tmp_path / z / n)) for n in files(tmp_path / z)] for z in ("0", "9")}
+    assert all(np.array_equal(a, b) for a, b in zip(pixels["0"], pixels["9"]))
+    manifests = {z: json.loads((tmp_path / z / "gansrv-dataset.json").read_text()) for z in ("0", "6")}
+    assert manifests["0"]["png_compression"] == 0 and "png_compression" not in manifests["6"]
+    before = everything(tmp_path / "6")
+    one_line_error(gen(cgan, tmp_path / "6", "--n", "20", "--compression", "0", expect=None))
+    assert everything(tmp_path / "6") == before
 
 
 def test_npz(cgan: Path, tmp_path: Path) -> None:
@@ -221,10 +248,11 @@ def test_hugging_face_imagefolder_loads_the_dataset_as_is(cgan: Path, tmp_path: 
     gen(cgan, out, "--per-class", "2", "--classes", "3,8", "--seed", "5")
     code = (
         "import json, sys\n"
+        "import numpy as np\n"
         "from datasets import load_dataset\n"
         "ds = load_dataset('imagefolder', data_dir=sys.argv[1], split='train')\n"
-        "rows = [{k: v for k, v in r.items() if k != 'image'} | {'pixels': list(r['image'].getdata())}"
-        " for r in ds]\n"
+        "rows = [{k: v for k, v in r.items() if k != 'image'} | "
+        "{'pixels': np.asarray(r['image']).ravel().tolist()} for r in ds]\n"
         "print(json.dumps(rows))\n")
     env = {**os.environ, "HF_HOME": str(tmp_path / "hf"), "HF_DATASETS_OFFLINE": "1",
            "HF_HUB_OFFLINE": "1", "HF_DATASETS_DISABLE_PROGRESS_BARS": "1"}
@@ -236,4 +264,4 @@ def test_hugging_face_imagefolder_loads_the_dataset_as_is(cgan: Path, tmp_path: 
         (0, 3, "3"), (1, 3, "3"), (2, 8, "8"), (3, 8, "8")]
     for r in rows:
         png = out / r["class_name"] / f"{r['index']:06d}.png"
-        assert r["pixels"] == list(Image.open(png).getdata()) and r["seed"] == 5
+        assert r["pixels"] == np.asarray(Image.open(png)).ravel().tolist() and r["seed"] == 5

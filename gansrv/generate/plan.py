@@ -18,6 +18,7 @@ MAX_IMAGES = 1_000_000
 MAX_BATCH = 4096
 MAX_SEED = 2**63 - 1
 MAX_WORKERS = 64
+DEFAULT_LEVEL = 6  # PNG zlib level of `gansrv generate --compression`
 
 
 def default_workers() -> int:
