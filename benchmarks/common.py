@@ -51,6 +51,17 @@ def run_gansrv(args: list[str], quiet: bool = False) -> tuple[float, str]:
     return wall, proc.stdout
 
 
+def tiny_run(family: str, root: Path, data: Path) -> Path:
+    """``gansrv train FAMILY`` for 2 steps on 256 images into ``root/FAMILY``: for speed figures,
+    where the weights do not matter and the defaults' shapes do."""
+    run_dir = root / family
+    args = ["train", family, "--data", str(data), "--limit", "256", "--steps", "2", "--no-progress",
+            "--out", str(run_dir)]
+    print(f"$ {shlex.join([*gansrv_command(), *args])}", flush=True)
+    run_gansrv(args, quiet=True)
+    return run_dir
+
+
 def read_metrics(run_dir: Path) -> list[dict[str, Any]]:
     """Rows of the run's metrics.jsonl: ``step``, cumulative training seconds ``time``, losses."""
     path = run_dir / "metrics.jsonl"

@@ -25,10 +25,9 @@ import numpy as np
 from common import (
     DEFAULT_DATA,
     finish_machine,
-    gansrv_command,
     machine_info,
     print_machine,
-    run_gansrv,
+    tiny_run,
     write_json,
 )
 
@@ -49,11 +48,7 @@ def compare(family: str, root: Path, data: Path, batch: int, rounds: int, calls:
     from gansrv.runtime import read_info
     from gansrv.runtime import session as sessions
 
-    run_dir = root / family
-    args = ["train", family, "--data", str(data), "--limit", "256", "--steps", "2", "--no-progress",
-            "--out", str(run_dir)]
-    print(f"$ {shlex.join([*gansrv_command(), *args])}", flush=True)
-    run_gansrv(args, quiet=True)
+    run_dir = tiny_run(family, root, data)
     paths = {"plain": root / f"{family}-plain.onnx", "rewritten": root / f"{family}.onnx"}
     onnx_export.export_run(run_dir, paths["plain"], rewrite=False)
     onnx_export.export_run(run_dir, paths["rewritten"])
