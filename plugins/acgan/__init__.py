@@ -35,6 +35,9 @@ class Config:
     c_steps: int = option(1, "Classifier-head updates per generator step (real labels).", min=1, max=100)
     g_steps: int = option(1, "G updates per generator step.", min=1, max=100)
     class_weight: float = option(1.0, "Weight of the classifier's loss in G's loss.", min=0.0, max=100.0)
+    twin_weight: float = option(0.0, "TAC-GAN: weight of the twin class head's loss (a head on D's "
+                                "trunk trained on fakes), subtracted from G's loss; 0 = off.",
+                                min=0.0, max=100.0)
 
 
 class ACGAN(ClassifierGANFamily):
@@ -48,7 +51,10 @@ class ACGAN(ClassifierGANFamily):
         from gansrv.nn.aux_classifier import ACDiscriminator
 
         return {"D": ACDiscriminator(data.channels, config.image_size, config.d_width,
-                                     data.num_classes, config.d_norm)}
+                                     data.num_classes, config.d_norm, twin=config.twin_weight > 0)}
+
+    def step_options(self, config):
+        return {"twin_weight": config.twin_weight}
 
     def optimizers(self, config, modules):
         import torch
