@@ -147,3 +147,27 @@ def test_export_with_twin_keeps_the_classifier_and_discriminator_graphs(tmp_path
         assert 0 <= on.parity_max_abs_error <= 1e-4
     assert [t.name for t in infos["1"]["classifier"].outputs] == ["logits", "probs"]
     assert [t.name for t in infos["1"]["discriminator"].outputs] == ["logit", "class_logits"]
+
+
+def test_run_saved_before_the_option_loads_resumes_and_exports_without_twin(tmp_path):
+    """A config.json written before ``twin_weight`` existed gets acgan's ``legacy_config`` value
+    (0: no twin head, as its checkpoint), not the new default, through load, resume and export."""
+    from gansrv.train.load import load_run
+
+    family = registry().families["acgan"]
+    assert family.legacy_config == {"twin_weight": 0.0}
+    assert family.saved_config({}).twin_weight == 0.0
+    assert family.saved_config({"twin_weight": 2.0}).twin_weight == 2.0
+    out = tmp_path / "old"
+    run("train", "acgan", "--steps", 2, "--out", out, "--twin-weight", "0", "--checkpoint-every", "2",
+        *SMALL)
+    cfg = json.loads((out / "config.json").read_text())
+    del cfg["config"]["twin_weight"]  # as an older gansrv wrote it
+    (out / "config.json").write_text(json.dumps(cfg))
+    loaded = load_run(out)
+    assert loaded.config.twin_weight == 0.0 and loaded.modules["D"].twin is None
+    run("train", "acgan", "--resume", out, "--steps", 3, "--no-progress")
+    rows = [json.loads(ln) for ln in (out / "metrics.jsonl").read_text().splitlines()]
+    assert rows[-1]["step"] == 3 and "loss_twin" not in rows[-1]
+    run("export", out, "-o", tmp_path / "m.onnx")
+    assert read_info(tmp_path / "m.classifier.onnx").parity_max_abs_error <= 1e-4
