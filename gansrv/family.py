@@ -85,8 +85,17 @@ class Family:
     needs_labels: ClassVar[bool] = False  # refuse unlabelled data before training starts
     # `gansrv train` flags that shrink the networks for the family contract tests (seconds, not minutes)
     smoke_args: ClassVar[tuple[str, ...]] = ()
+    # Config field -> the value a run saved before that field existed trained with, when it differs
+    # from the field's default (e.g. a new option that is on by default): see `saved_config`.
+    legacy_config: ClassVar[Mapping[str, Any]] = {}
 
     # -- set-up -------------------------------------------------------------------------------
+    def saved_config(self, values: Mapping[str, Any]) -> Any:
+        """The Config of a saved run (its config.json ``config``). A field the run predates gets its
+        ``legacy_config`` value, not the current default, so the run rebuilds the networks its
+        checkpoint holds and resumes with the recipe it started with."""
+        return self.Config(**{**self.legacy_config, **values})
+
     def kind_for(self, config: Any) -> Kind:
         """The kind of model `config` builds. The class attribute ``kind`` (what ``gansrv families``
         lists) unless conditioning is a config option of the family: then the engine (sample grids,

@@ -10,6 +10,16 @@ C is either a head on D's trunk (DCGAN + classifier, ``acgan``) or a network of 
 clipped Wasserstein critic (WGAN + classifier). One generator iteration is ``d_steps`` D updates,
 ``c_steps`` C updates, then ``g_steps`` G updates, so the D:G:C ratio of the notes is a setting.
 
+Twin auxiliary classifier (optional, ``twin_weight`` > 0; Gong et al. 2019, "Twin Auxiliary
+Classifiers GAN", NeurIPS): AC-GAN's class loss on fakes equals, in expectation, H(Y|X_fake) plus a
+KL term, so G lowers the conditional entropy of its own samples: it drifts to easy, typical images
+of each class, away from the class boundaries (low recall). TAC-GAN adds a second class head C_twin
+trained on *fakes* with the labels they were generated with; its CE estimates that same entropy
+term, and G's loss becomes CE(C(G(z, y)), y) - twin_weight * CE(C_twin(G(z, y)), y), which
+cancels it. Here C_twin is a linear head on D's trunk (``ACDiscriminator(twin=True)``), trained in
+the D update on the fakes D already sees (one trunk pass, almost no extra compute) and moved by D's
+optimizer; the real C head, and so the exported classifier, are unchanged.
+
 Classifiers here normalise per sample (``layer``: GroupNorm with one group), never with BatchNorm:
 the classifier is exported for single user images, and BatchNorm's running statistics would mix
 real and fake batches (and make a prediction depend on what was trained beside it).
@@ -32,13 +42,20 @@ LOSSES = ("bce", "wasserstein")
 
 
 class ACDiscriminator(nn.Module):
-    """One conv trunk, two heads: ``forward(x) -> (real/fake logit (N,), class logits (N, K))``."""
+    """One conv trunk, two heads: ``forward(x) -> (real/fake logit (N,), class logits (N, K))``.
 
-    def __init__(self, channels: int, size: int, width: int, classes: int, norm: str = "layer"):
+    ``twin=True`` adds TAC-GAN's twin class head (``twin``), trained on fakes only. It is left out
+    of ``forward`` (the exported discriminator graph) and of ``class_logits`` (the classifier), and
+    it exists only when asked for, so a checkpoint of a run without it loads as before.
+    """
+
+    def __init__(self, channels: int, size: int, width: int, classes: int, norm: str = "layer",
+                 twin: bool = False):
         super().__init__()
         self.body = ConvDown(channels, size, width, norm)
         self.head = nn.Linear(self.body.features, 1)
         self.classify = nn.Linear(self.body.features, classes)
+        self.twin = nn.Linear(self.body.features, classes) if twin else None
         init_normal(self)
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -51,10 +68,24 @@ class ACDiscriminator(nn.Module):
     def class_logits(self, x: torch.Tensor) -> torch.Tensor:
         return self.classify(self.body(x).flatten(1))
 
+    def adversarial_and_twin(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Real/fake logit and twin class logits from one trunk pass (the D update on fakes)."""
+        h = self.body(x).flatten(1)
+        return self.head(h).squeeze(1), self.twin(h)
+
+    def heads(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+        """Real/fake logit, class logits and twin logits (None without a twin head), one trunk pass."""
+        h = self.body(x).flatten(1)
+        return (self.head(h).squeeze(1), self.classify(h),
+                None if self.twin is None else self.twin(h))
+
     def adversarial_parameters(self) -> Iterator[nn.Parameter]:
-        """The trunk and the real/fake head: what the D optimizer moves."""
+        """The trunk, the real/fake head and the twin head if any: what the D optimizer moves
+        (so the twin head's weights and Adam state are checkpointed with D's)."""
         yield from self.body.parameters()
         yield from self.head.parameters()
+        if self.twin is not None:
+            yield from self.twin.parameters()
 
     def classifier_parameters(self) -> Iterator[nn.Parameter]:
         """The trunk and the class head: what the C optimizer moves (the trunk is shared)."""
@@ -103,7 +134,7 @@ def _update(opt: torch.optim.Optimizer, loss: torch.Tensor) -> None:
 
 def classifier_gan_step(ctx, batch, latent_dim: int, d_steps: int = 1, c_steps: int = 1,
                         g_steps: int = 1, loss: str = "bce", clip: float | None = None,
-                        class_weight: float = 1.0) -> dict[str, float]:
+                        class_weight: float = 1.0, twin_weight: float = 0.0) -> dict[str, float]:
     """One generator iteration: ``d_steps`` D updates, ``c_steps`` C updates, ``g_steps`` G updates.
 
     Modules: ``G(z, y)``, ``D`` and, for a separate classifier, ``C`` (else D's class head is C);
@@ -111,16 +142,26 @@ def classifier_gan_step(ctx, batch, latent_dim: int, d_steps: int = 1, c_steps: 
     Wasserstein critic loss mean(f(fake)) - mean(f(real)) with weights clipped to [-clip, clip]
     after every update (Arjovsky et al. 2017, Alg. 1). C: cross-entropy on real labels. G:
     non-saturating -log D(G(z, y)) (or -mean f(G(z, y))) + ``class_weight`` * CE(C(G(z, y)), y).
+    With ``twin_weight`` > 0 (TAC-GAN; D must have a twin head): D's update also minimises
+    CE(C_twin(G(z, y)), y) on its fakes, and G's loss subtracts ``twin_weight`` times that CE.
     The first D and C updates use `batch`; each further update draws a fresh real batch.
     Logged: ``loss_d``, ``loss_c``, ``loss_g`` (its class part as ``loss_g_class``), ``real_acc``
-    (C on the real batch) and ``fake_acc`` (G's images classified as asked).
+    (C on the real batch) and ``fake_acc`` (G's images classified as asked); with a twin head also
+    ``loss_twin`` (its CE on the fakes of D's update, before that update), ``twin_acc`` (its accuracy
+    there) and ``loss_g_twin`` (the CE that G's update maximises).
     """
     if loss not in LOSSES:
         raise ValueError(f"loss must be one of {LOSSES}, got {loss!r}")
+    if twin_weight < 0:
+        raise ValueError(f"twin_weight must be >= 0, got {twin_weight}")
+    twin = twin_weight > 0
+    if twin and getattr(ctx.modules["D"], "twin", None) is None:
+        raise ValueError("twin_weight > 0 needs a D with a twin class head")
     wasserstein = loss == "wasserstein"
-    row, outs = _d_updates(ctx, batch, latent_dim, d_steps, wasserstein, clip)
+    row, outs = _d_updates(ctx, batch, latent_dim, d_steps, wasserstein, clip, twin)
     row.update(_c_updates(ctx, batch, c_steps))
-    row.update(_g_updates(ctx, batch[0].size(0), latent_dim, g_steps, wasserstein, class_weight))
+    row.update(_g_updates(ctx, batch[0].size(0), latent_dim, g_steps, wasserstein, class_weight,
+                          twin_weight))
     if wasserstein:
         row["wasserstein"] = torch.stack([r.mean() - f.mean() for r, f in outs]).mean().item()
     else:
@@ -129,23 +170,41 @@ def classifier_gan_step(ctx, batch, latent_dim: int, d_steps: int = 1, c_steps: 
     return row
 
 
-def _d_updates(ctx, batch, latent_dim: int, steps: int, wasserstein: bool, clip: float | None):
-    """D against fakes of uniformly drawn labels; returns its last loss and every (real, fake) output."""
+def _d_updates(ctx, batch, latent_dim: int, steps: int, wasserstein: bool, clip: float | None,
+               twin: bool = False):
+    """D against fakes of uniformly drawn labels; returns its last loss and every (real, fake) output.
+
+    With ``twin``, the same pass over the fakes feeds the twin head, trained by D's optimizer to
+    read the label each fake was generated with (``loss_d`` logs the adversarial part only)."""
     G, D = ctx.modules["G"], ctx.modules["D"]
-    outs = []
+    outs, twin_hits = [], []
     for i in range(steps):
         x, _ = batch if i == 0 else ctx.next_batch()
         n = x.size(0)
         with torch.no_grad():
-            fake = G(ctx.randn(n, latent_dim), ctx.fake_labels(n))
-        real_out, fake_out = _adversarial(D, x), _adversarial(D, fake)
+            z = ctx.randn(n, latent_dim)
+            yf = ctx.fake_labels(n)
+            fake = G(z, yf)
+        real_out = _adversarial(D, x)
+        if twin:
+            fake_out, twin_logits = D.adversarial_and_twin(fake)
+        else:
+            fake_out = _adversarial(D, fake)
         loss_d = (critic_loss_wasserstein(real_out, fake_out) if wasserstein
                   else d_loss_bce(real_out, fake_out))
-        _update(ctx.optimizers["D"], loss_d)
+        if twin:
+            loss_twin = F.cross_entropy(twin_logits, yf)
+            twin_hits.append((twin_logits.detach().argmax(1) == yf).float().mean())
+            _update(ctx.optimizers["D"], loss_d + loss_twin)
+        else:
+            _update(ctx.optimizers["D"], loss_d)
         if clip is not None:
             clip_weights_(D, clip)
         outs.append((real_out.detach(), fake_out.detach()))
-    return {"loss_d": loss_d.item()}, outs
+    row = {"loss_d": loss_d.item()}
+    if twin:
+        row.update(loss_twin=loss_twin.item(), twin_acc=torch.stack(twin_hits).mean().item())
+    return row, outs
 
 
 def _c_updates(ctx, batch, steps: int) -> dict[str, float]:
@@ -162,8 +221,11 @@ def _c_updates(ctx, batch, steps: int) -> dict[str, float]:
 
 
 def _g_updates(ctx, n: int, latent_dim: int, steps: int, wasserstein: bool,
-               class_weight: float) -> dict[str, float]:
-    """G fools D and makes C read the labels it was given; D and C are frozen meanwhile."""
+               class_weight: float, twin_weight: float = 0.0) -> dict[str, float]:
+    """G fools D and makes C read the labels it was given; D and C are frozen meanwhile.
+
+    With ``twin_weight`` > 0, G also *raises* the twin head's CE on its images: the twin term
+    cancels the conditional-entropy part of C's loss that pulls G towards typical samples."""
     G, D = ctx.modules["G"], ctx.modules["D"]
     C = ctx.modules.get("C", D)
     for m in (D, C):
@@ -171,15 +233,24 @@ def _g_updates(ctx, n: int, latent_dim: int, steps: int, wasserstein: bool,
     for _ in range(steps):
         yf = ctx.fake_labels(n)
         fake = G(ctx.randn(n, latent_dim), yf)
-        if C is D:  # one pass through the shared trunk gives both heads
+        twin_logits = None
+        if twin_weight > 0:  # one pass through the shared trunk gives all three heads
+            adv, class_logits, twin_logits = D.heads(fake)
+        elif C is D:  # one pass through the shared trunk gives both heads
             adv, class_logits = D(fake)
         else:
             adv, class_logits = _adversarial(D, fake), C.class_logits(fake)
         loss_class = F.cross_entropy(class_logits, yf)
         adv_loss = generator_loss_wasserstein(adv) if wasserstein else g_loss_nonsaturating(adv)
         loss_g = adv_loss + class_weight * loss_class
+        if twin_logits is not None:
+            loss_g_twin = F.cross_entropy(twin_logits, yf)
+            loss_g = loss_g - twin_weight * loss_g_twin
         _update(ctx.optimizers["G"], loss_g)
     for m in (D, C):
         m.requires_grad_(True)
-    return {"loss_g": loss_g.item(), "loss_g_class": loss_class.item(),
-            "fake_acc": (class_logits.detach().argmax(1) == yf).float().mean().item()}
+    row = {"loss_g": loss_g.item(), "loss_g_class": loss_class.item(),
+           "fake_acc": (class_logits.detach().argmax(1) == yf).float().mean().item()}
+    if twin_logits is not None:
+        row["loss_g_twin"] = loss_g_twin.item()
+    return row

@@ -85,7 +85,7 @@ def _resume(family: Family, opts: TrainOptions, named: dict | None, log) -> dict
     if saved["family"] != family.name:
         raise UserError(f"{run_dir} is a {saved['family']} run; resume it with "
                         f"'gansrv train {saved['family']} --resume {run_dir}'")
-    config = family.Config(**saved["config"])
+    config = family.saved_config(saved["config"])
     t = saved["train"]
     kept = TrainOptions(data=tuple(t["data"]), limit=t.get("limit"), batch_size=t["batch_size"],
                         seed=t["seed"], device=opts.device, out=str(run_dir),

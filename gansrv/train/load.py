@@ -40,7 +40,7 @@ def load_run(run_dir: str | Path, families: dict[str, Family] | None = None,
         raise UserError(f"{run_dir} was trained with family {saved['family']!r}, which is not "
                         f"installed")
     try:
-        config = family.Config(**saved["config"])
+        config = family.saved_config(saved["config"])
         spec = DataSpec(**saved["data"])
     except TypeError as exc:
         raise UserError(f"{run_dir}/config.json does not match this gansrv version ({exc})") from None
