@@ -224,3 +224,29 @@ def test_test_data_names_the_same_held_out_split_another_way(cgan_eval, tmp_path
     again = json.loads((tmp_path / "f.json").read_text())
     assert again["held_out_images"] == 400
     assert (again["fid"], again["precision"]) == (figures["fid"], figures["precision"])
+
+
+def test_classifier_weights_do_not_depend_on_the_callers_thread_count() -> None:
+    """The recipe fixes torch's thread count while training (float sums are split by thread), so a
+    2-core and a 1-core process build the same evaluator; the caller's count is restored."""
+    import torch
+
+    from gansrv.metrics import classifier
+
+    if not (MNIST / "t10k-images-idx3-ubyte.gz").is_file():
+        pytest.skip(f"shared MNIST data not found at {MNIST}")
+    ds = load_dataset([str(MNIST)])
+    images, labels = ds.images[:256], ds.labels[:256]
+    recipe = Recipe(epochs=1, batch_size=32)
+    saved = torch.get_num_threads()
+    weights = []
+    try:
+        for threads in (2, 1):
+            torch.set_num_threads(threads)
+            model = classifier.train(images, labels, 10, recipe)
+            assert torch.get_num_threads() == threads
+            weights.append({k: v.clone() for k, v in model.state_dict().items()})
+    finally:
+        torch.set_num_threads(saved)
+    assert weights[0].keys() == weights[1].keys()
+    assert all(torch.equal(weights[0][k], weights[1][k]) for k in weights[0])

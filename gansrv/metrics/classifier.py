@@ -90,11 +90,22 @@ def random_shift(x: torch.Tensor, max_shift: int, gen: torch.Generator) -> torch
 
 def train(images: np.ndarray, labels: np.ndarray, num_classes: int, recipe: Recipe | None = None,
           log: Callable[[str], None] | None = None) -> SmallCNN:
-    """Adam with a one-cycle schedule; seeded, so the same data and recipe give the same weights.
+    """Adam with a one-cycle schedule; seeded and run on ``recipe.threads`` threads, so the same
+    data and recipe give the same weights.
 
     ``images`` uint8 (N, C, H, W), ``labels`` int (N,). Returns the network in eval mode.
     """
     recipe = recipe or Recipe()
+    saved = torch.get_num_threads()
+    torch.set_num_threads(recipe.threads)
+    try:
+        return _train(images, labels, num_classes, recipe, log)
+    finally:
+        torch.set_num_threads(saved)
+
+
+def _train(images: np.ndarray, labels: np.ndarray, num_classes: int, recipe: Recipe,
+           log: Callable[[str], None] | None) -> SmallCNN:
     x, y = to_unit(images), torch.from_numpy(np.asarray(labels, dtype=np.int64))
     torch.manual_seed(recipe.seed)
     gen = torch.Generator().manual_seed(recipe.seed + 1)

@@ -28,6 +28,10 @@ class Recipe:
     widths: tuple[int, int] = (16, 32)
     hidden: int = 128  # size of the penultimate features FID/KID/precision/recall use
     dropout: float = 0.3
+    # torch threads while training: CPU float sums are split by thread, so the same seed gave a
+    # 99.20 % evaluator with 2 threads and a 99.15 % one with 1 (2026-11-30); a fixed count gives
+    # the same weights on every machine of one CPU kind, whatever its core count
+    threads: int = 1
 
     def key(self) -> str:
         """Short stable hash of the recipe and ARCH_VERSION, for cache file names."""
