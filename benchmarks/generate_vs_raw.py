@@ -53,7 +53,9 @@ def file_cost(folder: Path, count: int = 2000) -> float:
 def end_to_end(family: str, onnx_path: Path, root: Path, n: int, batch: int,
                device: str = "cpu", workers: list[int] | None = None,
                modes: list[str] | None = None, levels: list[int] | None = None) -> dict[str, Any]:
-    """Raw forward of Generator.generate vs gansrv generate (in a subprocess and in-process).
+    """Raw forward of Generator.generate vs gansrv generate (in a subprocess and in-process), and
+    in-process with ``--format npz`` (one file instead of one PNG per image: a separate row, never
+    the PNG figure the target is about).
 
     The raw forward is timed twice and the faster kept, so a hiccup cannot flatter the ratio.
     """
@@ -95,7 +97,13 @@ def end_to_end(family: str, onnx_path: Path, root: Path, n: int, batch: int,
         sweep[f"{w} {mode}, level {level}"] = time.perf_counter() - t0
     best = min(sweep, key=sweep.get)
     inproc_s = sweep[best]
-    return {"family": family, "n": n, "batch": batch, "raw_s": raw_s, "raw_img_s": n / raw_s,
+    npz_args = [*args[1:], "--format", "npz"]
+    npz_args[npz_args.index("--out") + 1] = str(root / f"{family}-inproc-npz")
+    t0 = time.perf_counter()
+    generate_cmd.main(npz_args, standalone_mode=False)
+    npz_s = time.perf_counter() - t0
+    return {"npz_img_s": n / npz_s, "npz_frac": raw_s / npz_s,
+            "family": family, "n": n, "batch": batch, "raw_s": raw_s, "raw_img_s": n / raw_s,
             "cli_s": cli_s, "cli_img_s": n / cli_s, "inproc_s": inproc_s, "inproc_img_s": n / inproc_s,
             "cli_frac": raw_s / cli_s, "inproc_frac": raw_s / inproc_s, "command": command,
             "cli_workers": default_workers(), "inproc_workers": best,

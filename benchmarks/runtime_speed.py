@@ -245,6 +245,8 @@ def tables(results: list[dict[str, Any]], gens: list[dict[str, Any]], peak: floa
         for w, r in g["workers_sweep"].items():
             lines.append(f"| {g['family']} | {g['n']} | {g['batch']} | {g['raw_img_s']:.1f} | {w} "
                          f"| {r['img_s']:.1f} | **{100 * r['frac']:.1f} %** |")
+        lines.append(f"| {g['family']} | {g['n']} | {g['batch']} | {g['raw_img_s']:.1f} | `--format npz` "
+                     f"(no PNGs) | {g['npz_img_s']:.1f} | {100 * g['npz_frac']:.1f} % |")
     lines += ["", "| family | generate CLI img/s (wall, start-up included, default workers) | % of raw |",
               "|---|--:|--:|"]
     for g in gens:
