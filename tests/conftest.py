@@ -22,6 +22,16 @@ def run(*args: str, expect: int | None = 0) -> Result:
     return result
 
 
+def train_and_resume(family: str, root: Path, steps: int, *common: object) -> tuple[Path, Path]:
+    """The same run twice: straight to ``steps``, and stopped at ``steps // 2`` then resumed to
+    ``steps``; returns the two run directories (straight, resumed) for an exact-resume check."""
+    full, part = root / "full", root / "part"
+    run("train", family, "--steps", steps, "--out", full, *common)
+    run("train", family, "--steps", steps // 2, "--out", part, *common)
+    run("train", family, "--resume", part, "--steps", steps, "--no-progress")
+    return full, part
+
+
 def one_line_error(result: Result, code: int = 2) -> str:
     """A bad input must end in exactly one 'error: ...' line and no traceback."""
     assert result.exit_code == code, (result.exit_code, result.output)

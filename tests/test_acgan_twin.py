@@ -18,7 +18,7 @@ from gansrv.plugins import registry
 from gansrv.runtime import read_info
 from gansrv.train.checkpoint import latest_checkpoint, load_state
 from gansrv.train.context import BatchStream, StepContext
-from tests.conftest import run
+from tests.conftest import run, train_and_resume
 
 SMALL = ("--data", "digits", "--limit", "256", "--g-width", "8", "--d-width", "8", "--no-progress",
          "--sample-every", "0")
@@ -118,10 +118,7 @@ def test_twin_off_is_the_plain_acgan_step_and_twin_needs_the_head():
 
 def test_resume_with_twin_is_exact(tmp_path):
     common = ("--checkpoint-every", "3", "--twin-weight", "1", *SMALL)
-    full, part = tmp_path / "full", tmp_path / "part"
-    run("train", "acgan", "--steps", 6, "--out", full, *common)
-    run("train", "acgan", "--steps", 3, "--out", part, *common)
-    run("train", "acgan", "--resume", part, "--steps", 6, "--no-progress")
+    full, part = train_and_resume("acgan", tmp_path, 6, *common)
     a = load_file(str(full / "checkpoints" / "step-00000006" / "weights.safetensors"))
     b = load_file(str(part / "checkpoints" / "step-00000006" / "weights.safetensors"))
     assert any(k.startswith("D.twin.") for k in a) and set(a) == set(b)

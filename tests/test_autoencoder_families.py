@@ -14,7 +14,7 @@ from gansrv.data import load_dataset
 from gansrv.nn import energy as E
 from gansrv.runtime import Generator, load
 from gansrv.train.load import load_run
-from tests.conftest import one_line_error, run
+from tests.conftest import one_line_error, run, train_and_resume
 
 SMALL = ("--g-width", "8", "--d-width", "8", "--code-dim", "8", "--no-progress")
 WIDTH16 = ("--g-width", "16", "--d-width", "16", "--code-dim", "16", "--no-progress")
@@ -97,10 +97,7 @@ def test_began_k_stays_in_unit_interval_and_m_falls(tmp_path, mnist):
 def test_resume_repeats_an_uninterrupted_run_exactly(tmp_path, family, extra):
     common = ("--data", "digits", "--limit", "256", "--batch-size", "16", "--log-every", "1",
               "--checkpoint-every", "5", "--sample-every", "0", *SMALL, *extra)
-    full, part = tmp_path / "full", tmp_path / "part"
-    run("train", family, "--steps", 10, "--out", full, *common)
-    run("train", family, "--steps", 5, "--out", part, *common)
-    run("train", family, "--resume", part, "--steps", 10, "--no-progress")
+    full, part = train_and_resume(family, tmp_path, 10, *common)
     a, b = _rows(full), _rows(part)
     assert [r["step"] for r in b] == list(range(1, 11))
     keys = [k for k in a[0] if k not in ("time", "it_s")]

@@ -14,7 +14,7 @@ from gansrv.nn.ema import effective_decay, ema_copy, ema_update
 from gansrv.runtime import Generator, noise
 from gansrv.train.load import load_run
 from gansrv_plugins.cgan import EMA
-from tests.conftest import run
+from tests.conftest import run, train_and_resume
 from tests.exported_models import exports  # noqa: F401 - the session fixture
 
 SMALL = ("--g-width", "16", "--d-width", "16", "--limit", "256", "--batch-size", "32",
@@ -71,10 +71,7 @@ def test_by_default_no_copy_is_kept_and_g_is_exported(exports):  # noqa: F811
 
 def test_resume_continues_the_average_and_the_shifts_exactly(tmp_path):
     common = ("--checkpoint-every", "4", "--ema", "0.999", "--augment", "2", *SMALL)
-    full, part = tmp_path / "full", tmp_path / "part"
-    run("train", "cgan", "--steps", 8, "--out", full, *common)
-    run("train", "cgan", "--steps", 4, "--out", part, *common)
-    run("train", "cgan", "--resume", part, "--steps", 8, "--no-progress")
+    full, part = train_and_resume("cgan", tmp_path, 8, *common)
     a = load_file(str(full / "checkpoints" / "step-00000008" / "weights.safetensors"))
     b = load_file(str(part / "checkpoints" / "step-00000008" / "weights.safetensors"))
     ema_keys = [k for k in a if k.startswith(EMA + ".")]

@@ -19,7 +19,7 @@ from gansrv.metrics import clusters
 from gansrv.runtime import Generator, noise
 from gansrv.runtime.codes import Sweep, codes_for, parse_sweep, prior_codes
 from gansrv.train.load import load_run
-from tests.conftest import MNIST, one_line_error, run
+from tests.conftest import MNIST, one_line_error, run, train_and_resume
 from tests.exported_models import exports  # noqa: F401 - the session fixture
 
 
@@ -93,10 +93,7 @@ def test_separate_q_head_trains_resumes_and_exports(tmp_path):
     common = ("--data", "digits", "--limit", "256", "--batch-size", "32", "--no-progress", "--log-every",
               "1", "--checkpoint-every", "2", "--sample-every", "0", "--q-head", "separate",
               *exports_smoke_args())
-    full, part = tmp_path / "full", tmp_path / "part"
-    run("train", "infogan", "--steps", "4", "--out", full, *common)
-    run("train", "infogan", "--steps", "2", "--out", part, *common)
-    run("train", "infogan", "--resume", part, "--steps", "4", "--no-progress")
+    full, part = train_and_resume("infogan", tmp_path, 4, *common)
     a, b = ([json.loads(x) for x in (d / "metrics.jsonl").read_text().splitlines()] for d in (full, part))
     assert [(r["loss_d"], r["loss_q"]) for r in a] == [(r["loss_d"], r["loss_q"]) for r in b]
     modules = load_run(full).modules

@@ -19,7 +19,7 @@ from gansrv.train import TrainOptions
 from gansrv.train.api import train
 from gansrv_plugins.gan import GAN
 
-from .conftest import one_line_error, run
+from .conftest import one_line_error, run, train_and_resume
 
 FAST = ("--limit", "256", "--batch-size", "32", "--no-progress")
 
@@ -64,10 +64,7 @@ def test_sample_grid_has_one_row_per_class(tmp_path):
 @pytest.mark.parametrize("family,extra", [("cgan", ()), ("dcgan", ("--g-steps", "2"))])
 def test_resume_repeats_an_uninterrupted_run_exactly(tmp_path, family, extra):
     common = ("--log-every", "1", "--checkpoint-every", "5", "--sample-every", "0", *FAST, *extra)
-    full, part = tmp_path / "full", tmp_path / "part"
-    run("train", family, "--steps", 10, "--out", full, *common)
-    run("train", family, "--steps", 5, "--out", part, *common)
-    run("train", family, "--resume", part, "--steps", 10, "--no-progress")
+    full, part = train_and_resume(family, tmp_path, 10, *common)
     a, b = _rows(full), _rows(part)
     assert [r["step"] for r in b] == list(range(1, 11))
     for ra, rb in zip(a, b):

@@ -15,7 +15,7 @@ from gansrv.data import load_dataset
 from gansrv.nn.wasserstein import gradient_penalty, interpolates
 from gansrv.runtime import read_info
 from gansrv.train.load import load_run
-from tests.conftest import MNIST, one_line_error, run
+from tests.conftest import MNIST, one_line_error, run, train_and_resume
 from tests.exported_models import exports  # noqa: F401 - the session fixture
 
 SMALL = ("--g-width", "8", "--d-width", "8")
@@ -149,9 +149,6 @@ def test_resume_with_a_spectral_norm_critic_repeats_the_run(tmp_path):
     """The power iteration's u and v are buffers in the checkpoint: a resumed run equals a straight one."""
     common = ("--log-every", "1", "--checkpoint-every", "3", "--sample-every", "0", "--data", "digits",
               "--limit", "256", "--batch-size", "32", "--no-progress", "--conditional", *SMALL)
-    full, part = tmp_path / "full", tmp_path / "part"
-    run("train", "sngan", "--steps", 6, "--out", full, *common)
-    run("train", "sngan", "--steps", 3, "--out", part, *common)
-    run("train", "sngan", "--resume", part, "--steps", 6, "--no-progress")
+    full, part = train_and_resume("sngan", tmp_path, 6, *common)
     keys = ("loss_d", "loss_g", "wasserstein")
     assert [[r[k] for k in keys] for r in metrics(full)] == [[r[k] for k in keys] for r in metrics(part)]
