@@ -13,6 +13,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
 
+_WRITE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_BINARY", 0)
+
 
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike, durable: bool = True) -> Iterator[Path]:
@@ -24,7 +26,7 @@ def atomic_path(path: str | os.PathLike, durable: bool = True) -> Iterator[Path]
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp_path = _temp_name(path)
+    tmp_path = Path(_temp_name(os.fspath(path)))
     os.close(os.open(tmp_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666))  # umask permissions
     try:
         yield tmp_path
@@ -41,22 +43,28 @@ def atomic_path(path: str | os.PathLike, durable: bool = True) -> Iterator[Path]
 def write_bytes(path: str | os.PathLike, data: bytes, durable: bool = True) -> None:
     """Write ``data`` to a temporary file beside ``path`` and rename it into place.
 
-    Made for many small files (``gansrv generate`` pays it once per image): the folder is created
-    only when missing and the temporary name needs no retries (:func:`_temp_name`).
+    Made for many small files: ``gansrv generate`` pays it once per image (``durable=False``, one
+    sync of the file system at the end instead). Hence string paths and bare syscalls: pathlib
+    objects and a general write loop cost as much CPU as the kernel's create + write + rename (61
+    vs 38 us per 200-byte file on the 2-core machine), CPU the model needs for the next batch. The
+    folder is created only when missing and the temporary name needs no retries
+    (:func:`_temp_name`). A kill leaves the old file or the new one, plus at most a ``.*.tmp`` that
+    the writers' clean-up removes.
     """
-    path = Path(path)
+    path = os.fspath(path)
     tmp = _temp_name(path)
-    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_BINARY", 0)
     try:
-        fd = os.open(tmp, flags, 0o666)
+        fd = os.open(tmp, _WRITE_FLAGS, 0o666)
     except FileNotFoundError:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(tmp, flags, 0o666)
+        os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+        fd = os.open(tmp, _WRITE_FLAGS, 0o666)
     try:
         try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view):]
+            done = os.write(fd, data)  # one call for a small file
+            if done < len(data):
+                view = memoryview(data)[done:]
+                while view:
+                    view = view[os.write(fd, view):]
             if durable:
                 os.fsync(fd)
         finally:
@@ -67,46 +75,15 @@ def write_bytes(path: str | os.PathLike, data: bytes, durable: bool = True) -> N
             os.unlink(tmp)
         raise
     if durable:
-        _fsync_dir(path.parent)
+        _fsync_dir(Path(path).parent)
 
 
-def write_quick(path: str, data: bytes) -> None:
-    """:func:`write_bytes` without fsync for one small file named by a ``str``.
-
-    ``gansrv generate`` pays this once per image: the pathlib objects, the write loop and the
-    error handling of write_bytes cost as much CPU as the kernel's create + write + rename (61 vs
-    38 us per 200-byte file on the 2-core machine), CPU that onnxruntime needs for the next batch.
-    Same temporary name and same guarantee: a kill leaves the old file or the new one, plus at most
-    a ``.*.tmp`` that the writers' clean-up removes.
-    """
-    head, _, name = path.rpartition("/")
-    tmp = f"{head}/.{name}.{os.getpid()}-{threading.get_ident()}.tmp"
-    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
-    try:
-        fd = os.open(tmp, flags, 0o666)
-    except FileNotFoundError:
-        os.makedirs(head, exist_ok=True)
-        fd = os.open(tmp, flags, 0o666)
-    try:
-        done = os.write(fd, data)
-        if done < len(data):
-            view = memoryview(data)[done:]
-            while view:
-                view = view[os.write(fd, view):]
-    except BaseException:
-        os.close(fd)
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-    os.close(fd)
-    os.replace(tmp, path)
-
-
-def _temp_name(path: Path) -> Path:
+def _temp_name(path: str) -> str:
     """``.<name>.<pid>-<thread>.tmp`` beside ``path``: unique among live writers without mkstemp's
     random retries, created with the umask's permissions (mkstemp's are 0600), and matched by the
     writers' clean-up pattern ``.*.tmp``."""
-    return path.with_name(f".{path.name}.{os.getpid()}-{threading.get_ident()}.tmp")
+    head, name = os.path.split(path)
+    return os.path.join(head, f".{name}.{os.getpid()}-{threading.get_ident()}.tmp")
 
 
 def write_text(path: str | os.PathLike, text: str) -> None:

@@ -196,7 +196,7 @@ def save_pngs(out: str, names: list[str], images: np.ndarray, level: int = DEFAU
     sync_filesystem() makes the finished set durable before its metadata is written.
     """
     for name, data in zip(names, encode_pngs(images, level)):
-        atomic.write_quick(f"{out}/{name}", data)
+        atomic.write_bytes(f"{out}/{name}", data, durable=False)
     return len(names)
 
 
