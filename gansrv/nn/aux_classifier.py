@@ -68,11 +68,6 @@ class ACDiscriminator(nn.Module):
     def class_logits(self, x: torch.Tensor) -> torch.Tensor:
         return self.classify(self.body(x).flatten(1))
 
-    def adversarial_and_twin(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Real/fake logit and twin class logits from one trunk pass (the D update on fakes)."""
-        h = self.body(x).flatten(1)
-        return self.head(h).squeeze(1), self.twin(h)
-
     def heads(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
         """Real/fake logit, class logits and twin logits (None without a twin head), one trunk pass."""
         h = self.body(x).flatten(1)
@@ -187,7 +182,7 @@ def _d_updates(ctx, batch, latent_dim: int, steps: int, wasserstein: bool, clip:
             fake = G(z, yf)
         real_out = _adversarial(D, x)
         if twin:
-            fake_out, twin_logits = D.adversarial_and_twin(fake)
+            fake_out, _, twin_logits = D.heads(fake)  # the class head's output goes unused
         else:
             fake_out = _adversarial(D, fake)
         loss_d = (critic_loss_wasserstein(real_out, fake_out) if wasserstein
