@@ -119,7 +119,8 @@ def _chunk(kind: bytes, data: bytes) -> bytes:
 _IDAT_CRC = zlib.crc32(b"IDAT")  # the chunk CRC covers the type: continue from it
 
 
-def encode_png(image: np.ndarray, text: dict[str, str] | None = None, level: int = 6) -> bytes:
+def encode_png(image: np.ndarray, text: dict[str, str] | None = None,
+               level: int = DEFAULT_LEVEL) -> bytes:
     """uint8 (H, W, C) -> PNG bytes: 8-bit grey/RGB(A), filter type 0 on every row, zlib ``level``;
     ``text`` (Latin-1 keys and values) goes into tEXt chunks right after the header.
 
@@ -133,7 +134,7 @@ def encode_png(image: np.ndarray, text: dict[str, str] | None = None, level: int
     return encode_pngs(image[None], level, notes)[0]
 
 
-def encode_pngs(images: np.ndarray, level: int = 6, notes: bytes = b"") -> list[bytes]:
+def encode_pngs(images: np.ndarray, level: int = DEFAULT_LEVEL, notes: bytes = b"") -> list[bytes]:
     """A batch (N, H, W, C) of uint8 images -> PNG bytes each, as :func:`encode_png` would.
 
     The filter bytes and the header are made once per batch, so what is left per image is zlib
