@@ -15,6 +15,7 @@ import click
 
 from gansrv.errors import UserError
 from gansrv.family import Family, config_fields
+from gansrv.train.options import DEFAULT_STEPS
 
 DEVICES = ("auto", "cpu", "cuda")
 
@@ -26,9 +27,15 @@ def _common_options() -> list[click.Option]:
           help="Dataset: a named one (see 'gansrv datasets'), an image folder (one subfolder per "
                "class), an .npz, an IDX folder, or --data IMAGES --data LABELS."),
         O(["--limit"], type=click.IntRange(min=1), help="Use only the first N images."),
-        O(["--steps"], type=int, help="Training iterations (generator steps)."),
-        O(["--epochs"], type=float, help="Training length in passes over the data (if no --steps)."),
-        O(["--max-seconds"], type=float, help="Stop (and checkpoint) after this much training time."),
+        O(["--steps"], type=int,
+          help=f"Training iterations (generator steps). The run stops at whichever of --steps, "
+               f"--epochs, --max-seconds given comes first; with none, {DEFAULT_STEPS} steps. "
+               f"With --resume: the run's new total."),
+        O(["--epochs"], type=float,
+          help="Training length in passes over the data. With --resume: the new total."),
+        O(["--max-seconds"], type=float,
+          help="Stop (and checkpoint) after this much training time. With --resume: this many "
+               "seconds more; a plain --resume keeps the steps and time the last command set."),
         O(["--batch-size"], type=int, default=64, show_default=True, help="Images per batch."),
         O(["--seed"], type=int, default=0, show_default=True, help="Seed for init, data and noise."),
         O(["--device"], type=click.Choice(DEVICES), default="auto", show_default=True,

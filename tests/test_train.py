@@ -99,19 +99,28 @@ def test_nan_loss_stops_with_last_good_checkpoint(tmp_path):
     assert (tmp_path / "r" / "checkpoints" / "latest").read_text().strip() == "step-00000002"
 
 
-def test_ctrl_c_saves_a_checkpoint_and_resume_continues(tmp_path):
-    out = tmp_path / "run"
+def _interrupt(argv: list[str], past: Path, step: int) -> subprocess.CompletedProcess:
+    """Run `gansrv ARGV` and send it SIGINT once ``past``'s metrics log a step beyond ``step``."""
     gansrv = Path(sys.executable).with_name("gansrv")
-    proc = subprocess.Popen([str(gansrv), "train", "gan", "--steps", "100000", "--out", str(out),
-                             "--log-every", "1", "--sample-every", "0", *FAST],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen([str(gansrv), *argv], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
     deadline = time.time() + 120
-    while not (out / "metrics.jsonl").is_file() and time.time() < deadline:
-        time.sleep(0.2)
+    while proc.poll() is None and time.time() < deadline:
+        rows = _rows(past) if (past / "metrics.jsonl").is_file() else []
+        if rows and rows[-1]["step"] > step:
+            break
+        time.sleep(0.05)
     proc.send_signal(signal.SIGINT)
     stdout, stderr = proc.communicate(timeout=120)
-    assert proc.returncode == 130, (stdout, stderr)
-    assert "Traceback" not in stderr and "resume with" in stderr
+    return subprocess.CompletedProcess(argv, proc.returncode, stdout, stderr)
+
+
+def test_ctrl_c_saves_a_checkpoint_and_resume_continues(tmp_path):
+    out = tmp_path / "run"
+    res = _interrupt(["train", "gan", "--steps", "100000", "--out", str(out), "--log-every", "1",
+                      "--sample-every", "0", *FAST], out, 0)
+    assert res.returncode == 130, (res.stdout, res.stderr)
+    assert "Traceback" not in res.stderr and "resume with" in res.stderr
     step = json.loads((out / "config.json").read_text())["train"]["total_steps"]
     assert step == 100000
     latest = (out / "checkpoints" / "latest").read_text().strip()
@@ -119,6 +128,52 @@ def test_ctrl_c_saves_a_checkpoint_and_resume_continues(tmp_path):
     assert stopped_at >= 1
     run("train", "gan", "--resume", out, "--steps", stopped_at + 2, "--no-progress")
     assert _rows(out)[-1]["step"] == stopped_at + 2
+
+
+def test_interrupted_extension_resumes_with_the_printed_command_to_the_same_weights(tmp_path):
+    """--resume DIR --steps N, Ctrl-C, then the command the run printed: N steps, as if straight."""
+    common = ("--log-every", "1", "--sample-every", "0", "--checkpoint-every", "50", *FAST)
+    full, part = tmp_path / "full", tmp_path / "part"
+    run("train", "gan", "--steps", 300, "--out", full, *common)
+    run("train", "gan", "--steps", 2, "--out", part, *common)
+    res = _interrupt(["train", "gan", "--resume", str(part), "--steps", "300", "--no-progress"],
+                     part, 3)
+    assert res.returncode == 130, "the run ended before the interrupt: nothing was tested"
+    printed = res.stderr.strip().splitlines()[-1].split("resume with ")[1].strip("'").split()
+    assert printed == ["gansrv", "train", "gan", "--resume", str(part)]
+    run(*printed[1:], "--no-progress")
+    assert json.loads((part / "config.json").read_text())["train"]["total_steps"] == 300
+    a, b = load_file(str(_latest(full) / "weights.safetensors")), load_file(
+        str(_latest(part) / "weights.safetensors"))
+    assert _latest(part).name == "step-00000300"
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+    assert [r["step"] for r in _rows(part)] == list(range(1, 301))  # no row twice, none lost
+    assert [r["loss_g"] for r in _rows(part)] == [r["loss_g"] for r in _rows(full)]
+
+
+def _latest(run_dir: Path) -> Path:
+    return run_dir / "checkpoints" / (run_dir / "checkpoints" / "latest").read_text().strip()
+
+
+def test_only_the_given_limits_apply_and_resume_keeps_them(tmp_path):
+    """--max-seconds alone sets no step limit (no hidden default length); a --max-seconds on resume
+    is a budget for that invocation and keeps the run's step total; none given: the default."""
+    timed, steps = tmp_path / "timed", tmp_path / "steps"
+    result = run("train", "gan", "--max-seconds", 0.3, "--out", timed, *FAST)
+    assert "time budget" in result.stdout
+    plan = json.loads((timed / "config.json").read_text())["train"]
+    assert (plan["total_steps"], plan["total_seconds"]) == (None, 0.3)
+    assert "time budget" in one_line_error(run("train", "gan", "--resume", timed, expect=None))
+    run("train", "gan", "--steps", 3, "--out", steps, *FAST)
+    err = one_line_error(run("train", "gan", "--resume", steps, "--max-seconds", 60, expect=None))
+    assert "already at step 3 of 3" in err
+    run("train", "gan", "--resume", steps, "--epochs", 1, "--steps", 7, "--no-progress")
+    assert _latest(steps).name == "step-00000007"  # whichever comes first: 7 steps < 1 epoch (8)
+    run("train", "gan", "--resume", steps, "--epochs", 1, "--no-progress")  # the run's batch size
+    assert _latest(steps).name == "step-00000008"
+    from gansrv.train.options import DEFAULT_STEPS
+
+    assert f"with none, {DEFAULT_STEPS} steps" in " ".join(run("train", "gan", "--help").stdout.split())
 
 
 def test_config_file_with_cli_override(tmp_path):
