@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -70,6 +71,22 @@ def test_resume_repeats_an_uninterrupted_run_exactly(tmp_path, family, extra):
     for ra, rb in zip(a, b):
         for key in ("loss_d", "loss_g", "d_real", "d_fake"):
             assert ra[key] == rb[key], (ra["step"], key, ra[key], rb[key])
+
+
+def test_rows_logged_after_the_last_checkpoint_of_a_killed_run_are_logged_once(tmp_path):
+    """What a kill between checkpoints leaves (rows up to step 8, checkpoint at step 5, as a
+    SIGKILL before the step-8 checkpoint would), resumed: every step logged once, as straight."""
+    common = ("--log-every", "1", "--checkpoint-every", "5", "--sample-every", "0", *FAST)
+    full, part = tmp_path / "full", tmp_path / "part"
+    run("train", "gan", "--steps", 10, "--out", full, *common)
+    run("train", "gan", "--steps", 8, "--out", part, *common, "--keep-checkpoints", "3")
+    ckpts = part / "checkpoints"
+    shutil.rmtree(ckpts / "step-00000008")
+    (ckpts / "latest").write_text("step-00000005\n")
+    assert [r["step"] for r in _rows(part)] == list(range(1, 9))
+    run("train", "gan", "--resume", part, "--steps", 10, "--no-progress")
+    assert [r["step"] for r in _rows(part)] == list(range(1, 11))
+    assert [r["loss_d"] for r in _rows(part)] == [r["loss_d"] for r in _rows(full)]
 
 
 def test_resume_refuses_other_family_and_finished_runs(tmp_path):
