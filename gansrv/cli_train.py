@@ -15,12 +15,14 @@ import click
 
 from gansrv.errors import UserError
 from gansrv.family import Family, config_fields
-from gansrv.train.options import DEFAULT_STEPS
 
 DEVICES = ("auto", "cpu", "cuda")
 
 
 def _common_options() -> list[click.Option]:
+    # gansrv.train is torch-free, but serving commands must not even load it (tests check that)
+    from gansrv.train.options import DEFAULT_STEPS
+
     O = click.Option  # noqa: E741, N806 - a one-letter alias keeps the table readable
     return [
         O(["--data"], multiple=True, default=("digits",), show_default=True,
@@ -61,7 +63,6 @@ def _common_options() -> list[click.Option]:
     ]
 
 
-COMMON_NAMES = {o.name for o in _common_options()} | {"config"}
 
 
 def _click_type(tp: Any, meta: Any) -> tuple[Any, bool]:
@@ -82,9 +83,10 @@ def _click_type(tp: Any, meta: Any) -> tuple[Any, bool]:
 
 def _config_options(family: Family) -> list[click.Option]:
     hints = typing.get_type_hints(family.Config)
+    common_names = {o.name for o in _common_options()} | {"config"}
     opts = []
     for f in config_fields(family.Config):
-        if f.name in COMMON_NAMES:
+        if f.name in common_names:
             raise UserError(f"family {family.name!r}: config field {f.name!r} clashes with a "
                             f"common training option")
         default = f.default if f.default is not dataclasses.MISSING else f.default_factory()
