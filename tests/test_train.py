@@ -18,6 +18,7 @@ from safetensors.torch import load_file
 from gansrv.errors import UserError
 from gansrv.train import TrainOptions
 from gansrv.train.api import train
+from gansrv.train.pictures import read_metrics
 from gansrv_plugins.gan import GAN
 
 from .conftest import assert_loss_plot, one_line_error, run, train_and_resume
@@ -135,7 +136,7 @@ def _interrupt(argv: list[str], past: Path, step: int) -> subprocess.CompletedPr
                             text=True)
     deadline = time.time() + 120
     while proc.poll() is None and time.time() < deadline:
-        rows = _rows(past) if (past / "metrics.jsonl").is_file() else []
+        rows = read_metrics(past / "metrics.jsonl")  # skips a line caught half-written
         if rows and rows[-1]["step"] > step:
             break
         time.sleep(0.05)
