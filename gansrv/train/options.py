@@ -7,8 +7,8 @@ from dataclasses import dataclass
 # Bounds on user-supplied sizes: a typo must not allocate the machine away.
 MAX_BATCH = 65536
 MAX_STEPS = 100_000_000
-# The length of a run given none of --steps/--epochs/--max-seconds (about 2 min of cgan on 2 CPU
-# cores); any of the three replaces it, so a --max-seconds budget alone is the only limit.
+# The length of a run given none of --steps/--epochs/--max-seconds; any of the three replaces it,
+# so that a --max-seconds budget alone is the only limit (issue 16: it used to stop at 2,000 steps).
 DEFAULT_STEPS = 2000
 
 
