@@ -20,15 +20,24 @@ DEVICES = ("auto", "cpu", "cuda")
 
 
 def _common_options() -> list[click.Option]:
+    # gansrv.train is torch-free, but serving commands must not even load it (tests check that)
+    from gansrv.train.options import DEFAULT_STEPS
+
     O = click.Option  # noqa: E741, N806 - a one-letter alias keeps the table readable
     return [
         O(["--data"], multiple=True, default=("digits",), show_default=True,
           help="Dataset: a named one (see 'gansrv datasets'), an image folder (one subfolder per "
                "class), an .npz, an IDX folder, or --data IMAGES --data LABELS."),
         O(["--limit"], type=click.IntRange(min=1), help="Use only the first N images."),
-        O(["--steps"], type=int, help="Training iterations (generator steps)."),
-        O(["--epochs"], type=float, help="Training length in passes over the data (if no --steps)."),
-        O(["--max-seconds"], type=float, help="Stop (and checkpoint) after this much training time."),
+        O(["--steps"], type=int,
+          help=f"Training iterations (generator steps). The run stops at whichever of --steps, "
+               f"--epochs, --max-seconds given comes first; with none, {DEFAULT_STEPS} steps. "
+               f"With --resume: the run's new total."),
+        O(["--epochs"], type=float,
+          help="Training length in passes over the data. With --resume: the new total."),
+        O(["--max-seconds"], type=float,
+          help="Stop (and checkpoint) after this much training time. With --resume: this many "
+               "seconds more; a plain --resume keeps the steps and time the last command set."),
         O(["--batch-size"], type=int, default=64, show_default=True, help="Images per batch."),
         O(["--seed"], type=int, default=0, show_default=True, help="Seed for init, data and noise."),
         O(["--device"], type=click.Choice(DEVICES), default="auto", show_default=True,
@@ -54,7 +63,6 @@ def _common_options() -> list[click.Option]:
     ]
 
 
-COMMON_NAMES = {o.name for o in _common_options()} | {"config"}
 
 
 def _click_type(tp: Any, meta: Any) -> tuple[Any, bool]:
@@ -75,9 +83,10 @@ def _click_type(tp: Any, meta: Any) -> tuple[Any, bool]:
 
 def _config_options(family: Family) -> list[click.Option]:
     hints = typing.get_type_hints(family.Config)
+    common_names = {o.name for o in _common_options()} | {"config"}
     opts = []
     for f in config_fields(family.Config):
-        if f.name in COMMON_NAMES:
+        if f.name in common_names:
             raise UserError(f"family {family.name!r}: config field {f.name!r} clashes with a "
                             f"common training option")
         default = f.default if f.default is not dataclasses.MISSING else f.default_factory()

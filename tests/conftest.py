@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 from click.testing import CliRunner, Result
 
@@ -30,6 +32,29 @@ def train_and_resume(family: str, root: Path, steps: int, *common: object) -> tu
     run("train", family, "--steps", steps // 2, "--out", part, *common)
     run("train", family, "--resume", part, "--steps", steps, "--no-progress")
     return full, part
+
+
+def assert_loss_plot(run_dir: Path) -> None:
+    """loss.png has one panel per quantity in metrics.jsonl (3 to a row, 360 x 234 px each at the
+    engine's 90 dpi) and each panel holds its curve (matplotlib's first colour); spare panels none.
+    Needs at least two logged rows: a single point draws no line."""
+    from PIL import Image
+
+    rows = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    keys = [k for k in rows[0] if k not in ("step", "epoch", "time", "it_s")]
+    ncols = min(3, len(keys))
+    nrows = -(-len(keys) // ncols)
+    img = np.asarray(Image.open(run_dir / "loss.png").convert("RGB")).astype(int)
+    assert img.shape[:2] == (round(234 * nrows), 360 * ncols), (img.shape, keys)
+    curve = np.abs(img - np.array([31, 119, 180])).sum(axis=2) < 60
+    h, w = img.shape[0] // nrows, img.shape[1] // ncols
+    for i in range(nrows * ncols):
+        r, c = divmod(i, ncols)
+        drawn = int(curve[r * h:(r + 1) * h, c * w:(c + 1) * w].sum())
+        if i < len(keys):
+            assert drawn > 20, f"no curve for {keys[i]!r} in loss.png"
+        else:
+            assert drawn == 0, "a spare panel has a curve"
 
 
 def one_line_error(result: Result, code: int = 2) -> str:

@@ -175,15 +175,36 @@ def test_checkout_entry_serves_on_loopback(exports, tmp_path: Path):  # noqa: F8
         client = _wait_for_client(f"http://127.0.0.1:{port}/", proc)
         assert client.predict(api_name="/ping") == "pong"
         assert client.predict("dcgan-digits", 0, 2, 0, actions.ALL_CLASSES, api_name="/generate")[1]["image"]
+        # bound to loopback only, read from the kernel's socket table (no second interface needed)
+        assert _listening_addresses(port) == {"127.0.0.1"}
         other = _non_loopback_address()
-        if other:  # bound to loopback only: another interface of this machine refuses the connection
+        if other:  # and another interface of this machine refuses the connection
             with pytest.raises(OSError), socket.create_connection((other, port), timeout=2):
                 pass
+        # the serving process (a fresh interpreter) never loaded torch: no torch library is mapped
+        maps = Path(f"/proc/{proc.pid}/maps").read_text()
+        assert "libtorch" not in maps and "/torch/" not in maps
     finally:
         proc.terminate()
         _, err = proc.communicate(timeout=30)
     assert "skipped digits.discriminator.onnx: a discriminator graph" in err
     assert f"serving dcgan-digits, digits on http://127.0.0.1:{port}" in err
+
+
+def _listening_addresses(port: int) -> set[str]:
+    """The local addresses of the sockets listening on ``port`` (Linux /proc/net/tcp{,6})."""
+    found = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            local, state = line.split()[1], line.split()[3]
+            addr, hex_port = local.rsplit(":", 1)
+            if state == "0A" and int(hex_port, 16) == port:  # 0A: LISTEN
+                raw = bytes.fromhex(addr)
+                words = b"".join(raw[i:i + 4][::-1] for i in range(0, len(raw), 4))  # host order
+                found.add(socket.inet_ntop(socket.AF_INET if len(raw) == 4 else socket.AF_INET6,
+                                           words))
+    assert found, f"nothing listens on port {port}"
+    return found
 
 
 def _non_loopback_address() -> str | None:

@@ -1,8 +1,10 @@
 """The demo under load: 50 concurrent gradio_client clients on loopback for a bounded time.
 
-Promises (docs/reliability.md): zero errors, a bounded p95, server memory that stays flat, and
-oversize requests refused with a message while the load runs. The server is a `gansrv demo` process,
-so its resident set is measured apart from the 50 clients'.
+Promises (docs/reliability.md): zero errors, every client answered during the measured round (none
+starved or left hanging behind the queue), server memory that stays flat, and oversize requests
+refused with a message while the load runs. Latencies are printed, not asserted (timings belong in
+benchmarks/). The server is a `gansrv demo` process, so its resident set is measured apart from the
+50 clients'.
 """
 
 from __future__ import annotations
@@ -26,7 +28,6 @@ gradio_client = pytest.importorskip("gradio_client")
 pytestmark = pytest.mark.filterwarnings("ignore:.*(no_silent_downcasting|copy keyword)")
 
 CLIENTS, SECONDS = 50, 20.0
-P95_BOUND_S = 30.0  # 50 clients behind 4 workers on 2 cores: seconds, not minutes
 
 
 def rss_mb(pid: int) -> float:
@@ -53,7 +54,8 @@ def loaded_server(exports, tmp_path_factory):  # noqa: F811
         proc.communicate(timeout=30)
 
 
-def hammer(client, stop_at: float, latencies: list[float], errors: list[str], seed: int) -> None:
+def hammer(client, stop_at: float, latencies: list[float], errors: list[str], seed: int,
+           served: list[int]) -> None:
     rng = np.random.default_rng(seed)
     while time.monotonic() < stop_at:
         conditional = rng.random() < 0.5
@@ -67,11 +69,15 @@ def hammer(client, stop_at: float, latencies: list[float], errors: list[str], se
             errors.append(f"{type(exc).__name__}: {exc}")
             continue
         latencies.append(time.monotonic() - t0)
+        served.append(seed)
 
 
-def load_round(clients: list, seconds: float, latencies: list[float], errors: list[str]) -> None:
+def load_round(clients: list, seconds: float, latencies: list[float], errors: list[str],
+               served: list[int] | None = None) -> None:
+    """Every client calls in a loop for ``seconds``; ``served`` gets a client's index per answer."""
     stop_at = time.monotonic() + seconds
-    threads = [threading.Thread(target=hammer, args=(c, stop_at, latencies, errors, i))
+    served = [] if served is None else served
+    threads = [threading.Thread(target=hammer, args=(c, stop_at, latencies, errors, i, served))
                for i, c in enumerate(clients)]
     for t in threads:
         t.start()
@@ -88,7 +94,9 @@ def test_fifty_clients_no_errors_bounded_latency_flat_memory(loaded_server):
     load_round(clients, SECONDS / 2, latencies, errors)  # first round: gradio's caches fill up
     before, calls_before = rss_mb(pid), len(latencies)
     # an oversize request while the load runs is refused with the reason, not queued forever
-    watcher = threading.Thread(target=load_round, args=(clients, SECONDS / 2, latencies, errors))
+    served: list[int] = []
+    watcher = threading.Thread(target=load_round,
+                               args=(clients, SECONDS / 2, latencies, errors, served))
     watcher.start()
     with pytest.raises(gradio_client.exceptions.AppError, match=re.escape("greater than maximum value 16")):
         clients[0].predict("digits", 0, 1000, 0, "3", api_name="/generate")
@@ -100,5 +108,6 @@ def test_fifty_clients_no_errors_bounded_latency_flat_memory(loaded_server):
     print(f"\n{len(latencies)} calls from {CLIENTS} clients in {SECONDS:.0f} s; p50 "
           f"{np.percentile(latencies, 50) * 1000:.0f} ms, p95 {p95 * 1000:.0f} ms; RSS in the second "
           f"round +{grown:.0f} MB over {len(latencies) - calls_before} calls")
-    assert p95 <= P95_BOUND_S
+    # every client got answers while 49 others kept the queue full: the queue serves in turn
+    assert sorted(set(served)) == list(range(CLIENTS)), sorted(set(range(CLIENTS)) - set(served))
     assert grown < 50, grown  # the server's own memory: a leak per request would grow with the calls

@@ -195,3 +195,34 @@ def test_exported_stem_is_a_matmul_and_matches_torch(exports, family):  # noqa: 
     ops = [n.op_type for n in onnx.load(str(exported.generator)).graph.node]
     assert ops.count("ConvTranspose") == 2 and ("Gemm" in ops or "MatMul" in ops)
     assert "BatchNormalization" not in ops
+
+
+class _OffByInExport(torch.nn.Module):
+    """The wrapped generator of z, plus ``shift`` in eager torch only: its export differs by
+    exactly that. (``forward`` names its input: export keys dynamic shapes by parameter name.)"""
+
+    def __init__(self, inner: torch.nn.Module, shift: float):
+        super().__init__()
+        self.inner, self.shift = inner, shift
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        out = self.inner(z)
+        return out if torch.compiler.is_exporting() else out + self.shift
+
+
+def test_parity_measures_a_known_difference_and_refuses_above_tolerance(exports, tmp_path):  # noqa: F811
+    """The parity figure is a measurement (an eager/export gap of 0.25 reads 0.25), and a gap
+    above --tolerance stops the export: neither depends on the real error being nonzero."""
+    import dataclasses
+
+    from gansrv.export.onnx_export import DEFAULT_OPSET, ExportError, export_graph
+
+    loaded = load_run(exports("gan").run_dir)
+    spec = loaded.family.export_graphs(loaded.modules, loaded.config, loaded.spec)[0]
+    assert list(spec.inputs) == ["z"]
+    off = dataclasses.replace(spec, module=_OffByInExport(spec.module, 0.25))
+    err = export_graph(loaded, off, tmp_path / "loose.onnx", DEFAULT_OPSET, tolerance=1.0)
+    assert abs(err - 0.25) < 1e-5
+    assert abs(read_info(tmp_path / "loose.onnx").parity_max_abs_error - 0.25) < 1e-5
+    with pytest.raises(ExportError, match=r"differs from torch by 0\.25 .*above --tolerance 0\.1"):
+        export_graph(loaded, off, tmp_path / "strict.onnx", DEFAULT_OPSET, tolerance=0.1)

@@ -3,17 +3,23 @@ ONNX files and CLI arguments. Every case must end in success or one clean UserEr
 another exception (the CLI would print "internal error"), a hang or a half-written file.
 
 GANSRV_FUZZ_EXAMPLES sets the examples per property (default 60; docs/reliability.md records a
-larger run). Each property starts from valid files and breaks them, so the cases reach deep into
-the parsers instead of dying on the first byte.
+larger run). Each example runs under a time limit (:func:`time_limited`), so that a hang fails the
+property instead of hanging CI. Each property starts from valid files and breaks them, so the
+cases reach deep into the parsers instead of dying on the first byte.
 """
 
 from __future__ import annotations
 
+import faulthandler
+import functools
 import gzip
 import io
 import os
+import signal
 import struct
+import sys
 import tempfile
+import time
 from pathlib import Path
 
 import numpy as np
@@ -41,6 +47,86 @@ def cgan_bytes(cgan_model: Path):
 EXAMPLES = int(os.environ.get("GANSRV_FUZZ_EXAMPLES", "60"))
 FUZZ = settings(max_examples=EXAMPLES, deadline=None, derandomize=True,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+
+
+# One example takes well under a second; the limit is generous for a loaded 2-core machine, since
+# it is there to catch hangs, not to time anything.
+EXAMPLE_SECONDS = float(os.environ.get("GANSRV_FUZZ_EXAMPLE_SECONDS", "60"))
+
+
+class ExampleHung(Exception):
+    """An example ran past its time limit: a hang (or a runaway loop) in the code under test."""
+
+
+def time_limited(test=None, *, seconds: float | None = None):
+    """Run each example under a time limit (no extra dependency; main thread, POSIX).
+
+    SIGALRM raises ExampleHung where Python code hangs, so hypothesis reports the example; a hang
+    inside C code never returns to Python to see it, so faulthandler's watchdog thread then
+    prints every thread's traceback and exits the test process at twice the limit: CI fails
+    instead of waiting. Put it just above the ``def``, under ``@given``, to limit one example.
+    """
+    if test is None:
+        return functools.partial(time_limited, seconds=seconds)
+
+    @functools.wraps(test)
+    def bounded(*args, **kwargs):
+        limit = EXAMPLE_SECONDS if seconds is None else seconds
+
+        def on_alarm(signum, frame):
+            raise ExampleHung(f"{test.__name__}: one example ran over {limit:g} s")
+
+        old = signal.signal(signal.SIGALRM, on_alarm)
+        signal.setitimer(signal.ITIMER_REAL, limit)
+        faulthandler.dump_traceback_later(2 * limit, exit=True, file=sys.stderr)
+        try:
+            return test(*args, **kwargs)
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, old)
+            faulthandler.cancel_dump_traceback_later()
+
+    bounded.time_limited = True
+    return bounded
+
+
+def test_a_hanging_example_fails_within_its_limit():
+    @FUZZ
+    @given(x=st.integers(0, 3))
+    @time_limited(seconds=0.5)
+    def hangs(x):
+        if x == 3:
+            while True:  # a runaway loop in Python
+                pass
+        time.sleep(3600)  # a blocking call: interrupted by the signal too
+
+    t0 = time.monotonic()
+    with pytest.raises(ExampleHung, match="ran over 0.5 s"):
+        hangs()
+    assert time.monotonic() - t0 < 600  # bounded (the shrinker replays a few examples): not hung
+
+
+def test_a_hang_inside_c_code_ends_the_process():
+    """One C call that runs for hours (``sum`` over a huge range never returns to the interpreter
+    loop, where Python signal handlers run): the watchdog dumps the tracebacks and exits at twice
+    the limit, instead of the process hanging."""
+    import subprocess
+
+    from tests.conftest import REPO
+
+    code = ("from tests.test_fuzz import time_limited\n"
+            "time_limited(seconds=0.5)(lambda: sum(range(10**15)))()\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO,
+                          timeout=300)
+    assert done.returncode != 0 and "Timeout" in done.stderr, (done.returncode, done.stderr[-500:])
+
+
+def test_every_property_here_is_time_limited():
+    props = [f for name, f in globals().items() if name.startswith("test_")
+             and hasattr(f, "hypothesis")]
+    assert len(props) >= 7
+    for f in props:
+        assert getattr(f.hypothesis.inner_test, "time_limited", False), f.__name__
 
 
 def clean_outcome(fn, *args) -> object:
@@ -79,6 +165,7 @@ def load(path: Path | list[Path]):
 @FUZZ
 @given(n=st.integers(0, 5), h=st.integers(0, 40), w=st.integers(0, 40), mut=MUTATIONS,
        cut=TRUNCATE, gz=st.booleans(), huge=st.sampled_from([None, 0, 1, 2, 3]))
+@time_limited
 def test_idx_files(n, h, w, mut, cut, gz, huge):
     dims = [n, h, w]
     if huge is not None:
@@ -98,6 +185,7 @@ def test_idx_files(n, h, w, mut, cut, gz, huge):
 
 @FUZZ
 @given(raw=st.binary(max_size=3000))
+@time_limited
 def test_random_bytes_as_every_file_type(raw):
     with tempfile.TemporaryDirectory() as d:
         for name in ("x-images-idx3-ubyte", "x.npz", "x.idx"):
@@ -127,6 +215,7 @@ def make_array(kind: str, shape: tuple[int, ...]) -> np.ndarray:
                                            (2, 1, 1), (3, 8, 8, 2)]),
        labels=st.sampled_from([None, "ok", "float", "2d", "short", "negative"]),
        mut=MUTATIONS, cut=TRUNCATE)
+@time_limited
 def test_npz_files(kind, shape, labels, mut, cut):
     arrays = {"images": make_array(kind, shape)}
     n = shape[0]
@@ -171,6 +260,7 @@ def png_claiming(width: int, height: int) -> bytes:
 
 @FUZZ
 @given(width=st.integers(1, 2**31 - 1), height=st.integers(1, 2**31 - 1), mut=MUTATIONS)
+@time_limited
 def test_image_headers_claiming_any_size(width, height, mut):
     with tempfile.TemporaryDirectory() as d:
         folder = Path(d, "imgs", "a")
@@ -181,6 +271,7 @@ def test_image_headers_claiming_any_size(width, height, mut):
 
 @FUZZ
 @given(text=st.text(max_size=300), suffix=st.sampled_from([".toml", ".yaml", ".yml", ".json"]))
+@time_limited
 def test_config_files(text, suffix):
     from gansrv.configfile import read_config_file
 
@@ -193,6 +284,7 @@ def test_config_files(text, suffix):
 @FUZZ
 @given(mut=MUTATIONS, cut=st.one_of(st.none(), st.integers(0, 200_000)),
        meta=st.sampled_from([None, "drop-format", "bad-json", "negative-latent", "huge-shape"]))
+@time_limited
 def test_onnx_files(cgan_bytes, mut, cut, meta):
     from gansrv.runtime import load as load_model
 
@@ -225,6 +317,7 @@ def test_onnx_files(cgan_bytes, mut, cut, meta):
                                       "--batch-size", "--shard", "--format", "0", "-1", "1", "3/2",
                                       "1/0", "x", "7", "1e309", "nan", "2,3", "99", "npz", "--overwrite",
                                       "99999999999999999999", ""]), max_size=6))
+@time_limited
 def test_generate_arguments(cgan_model, args):
     with tempfile.TemporaryDirectory() as d:
         res = run("generate", cgan_model, "--out", Path(d, "ds"), "--no-progress", *args,

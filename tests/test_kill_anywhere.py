@@ -9,6 +9,7 @@ checkpoint writes, PNG writes, renames.
 from __future__ import annotations
 
 import contextlib
+import os
 import random
 import signal
 import subprocess
@@ -19,6 +20,7 @@ from pathlib import Path
 
 import pytest
 
+from gansrv.generate.writer import complete_png
 from tests.exported_models import exports  # noqa: F401 - the session fixture
 
 GANSRV = str(Path(sys.executable).with_name("gansrv"))
@@ -116,6 +118,14 @@ def test_training_killed_anywhere_resumes_to_the_uninterrupted_weights(tmp_path:
     assert kills >= 2, "the kills came too late to test anything"
     a, b = weights(full), weights(part)
     assert a.keys() == b.keys() and all(bool((a[k] == b[k]).all()) for k in a)
+    # every step logged once: rows a kill left past the last checkpoint were dropped on resume
+    assert logged_steps(part) == logged_steps(full) == list(range(1, steps + 1))
+
+
+def logged_steps(run_dir: Path) -> list[int]:
+    from gansrv.train.pictures import read_metrics
+
+    return [r["step"] for r in read_metrics(run_dir / "metrics.jsonl")]
 
 
 # 2 writers are threads; 4 writers on 10,000 images are processes (gansrv.generate.writer)
@@ -165,13 +175,20 @@ def tree(root: Path) -> dict[str, bytes]:
 
 @pytest.fixture
 def tiny_disk(tmp_path: Path):
-    """A tmpfs of 1.5 MB (root only); skipped where mounting is not allowed."""
+    """A tmpfs of 1.5 MB (root only); skipped where mounting is not allowed, except under CI
+    (``CI`` set; CI runs as root), where not running the full-disk tests is a failure."""
     mnt = tmp_path / "disk"
     mnt.mkdir()
-    res = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1500k", "tmpfs", str(mnt)],
-                         capture_output=True, text=True)
-    if res.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {res.stderr.strip()}")
+    try:
+        res = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1500k", "tmpfs", str(mnt)],
+                             capture_output=True, text=True)
+        why = res.stderr.strip() if res.returncode else ""
+    except FileNotFoundError:
+        why = "no mount command"
+    if why:
+        if os.environ.get("CI"):
+            pytest.fail(f"cannot mount a tmpfs ({why}); CI must run the full-disk tests as root")
+        pytest.skip(f"cannot mount a tmpfs here: {why}")
     try:
         yield mnt
     finally:
@@ -209,3 +226,56 @@ def test_training_on_a_full_disk_keeps_the_last_good_checkpoint(tiny_disk):
     assert "Traceback" not in res.stderr
     assert check_checkpoint_loads(out) >= 1
     assert not list((out / "checkpoints").glob(".tmp-*")), "a half-written checkpoint was left"
+
+
+def _file_size_limit(limit: int) -> Callable[[], None]:
+    """For a child process: any write past ``limit`` bytes of one file fails (EFBIG) instead."""
+    import resource
+
+    def apply() -> None:
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # the error, not the default kill
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    return apply
+
+
+def test_a_checkpoint_that_fails_half_written_is_never_the_one_resumed(tmp_path: Path) -> None:
+    """A write that fails between a checkpoint's two files (here: a file-size limit that lets the
+    weights through, not the larger optimizer state; no root needed, unlike the full disk) leaves
+    no checkpoint that resume would pick and cannot load, and the resumed run ends as a straight
+    one: the folder is renamed into place only once whole, and ``latest`` updated after it."""
+    full, part = tmp_path / "full", tmp_path / "part"
+    common = [*TINY, "--g-hidden", "32", "--checkpoint-every", "2", "--steps", "4"]
+    subprocess.run([GANSRV, "train", "gan", "--out", str(full), *common], check=True,
+                   capture_output=True, timeout=300)
+    sizes = [p.stat().st_size for p in (full / "checkpoints" / "step-00000004").iterdir()]
+    assert min(sizes) < 300_000 < max(sizes), sizes  # the limit falls between the two files
+    res = subprocess.run([GANSRV, "train", "gan", "--out", str(part), *common], text=True,
+                         capture_output=True, timeout=300, preexec_fn=_file_size_limit(300_000))
+    assert res.returncode == 1 and res.stderr.strip().splitlines()[-1].startswith("error:"), res.stderr
+    assert "Traceback" not in res.stderr
+    assert check_checkpoint_loads(part) == 0  # nothing resumable was written, and nothing broken
+    assert not list((part / "checkpoints").glob(".tmp-*")), "a half-written checkpoint was left"
+    subprocess.run([GANSRV, "train", "gan", "--resume", str(part), "--no-progress"], check=True,
+                   capture_output=True, timeout=300)
+    a, b = weights(full), weights(part)
+    assert a.keys() == b.keys() and all(bool((a[k] == b[k]).all()) for k in a)
+
+
+@pytest.mark.parametrize("workers", ["2", "4"])  # writer threads; writer processes
+def test_generate_writes_that_fail_leave_no_partial_png(exports, tmp_path: Path,  # noqa: F811
+                                                        workers: str) -> None:
+    """Every PNG write failing part-way (a file-size limit of 600 bytes: above the manifest, below
+    a stored 28x28 PNG's 880; no root needed) leaves no PNG on disk that is not whole: each is
+    written to a temporary name and renamed, in writer processes too (4,096 images take them)."""
+    out = tmp_path / "ds"
+    res = subprocess.run([GANSRV, "generate", str(exports("cgan").generator), "--n", "4096",
+                          "--out", str(out), "--no-progress", "--workers", workers,
+                          "--compression", "0"], capture_output=True, text=True, timeout=300,
+                         preexec_fn=_file_size_limit(600))
+    assert res.returncode == 1, res.stderr
+    assert res.stderr.strip().splitlines()[-1].startswith("error:") and "Traceback" not in res.stderr
+    assert (out / "gansrv-dataset.json").stat().st_size < 600  # the limit let the manifest through
+    partial = [p for p in out.rglob("*.png") if not complete_png(p)]
+    assert not partial, partial[:3]
+    assert not leftover_writers(), "writer processes outlived the failed generate"

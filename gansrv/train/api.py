@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -11,9 +12,7 @@ from gansrv.errors import UserError
 from gansrv.family import Family, Kind, check_config
 from gansrv.train import checkpoint as ckpt
 from gansrv.train import rundir
-from gansrv.train.options import MAX_BATCH, MAX_STEPS, TrainOptions
-
-DEFAULT_STEPS = 2000
+from gansrv.train.options import DEFAULT_STEPS, MAX_BATCH, MAX_STEPS, TrainOptions
 
 
 def _check_bounds(opts: TrainOptions) -> None:
@@ -64,17 +63,44 @@ def train(family: Family, config: Any, opts: TrainOptions, named: dict | None = 
     family.validate(config, data.spec())
     pick_device(opts.device)
     out = Path(opts.out) if opts.out else rundir.default_out(family.name)
-    total = opts.total_steps(len(data), DEFAULT_STEPS)
+    total = opts.step_limit(len(data)) if opts.given_length() else DEFAULT_STEPS
     rundir.prepare_new(out)
     try:
-        trainer = Trainer(family, config, data, opts, out, total, log)
-        rundir.write_config(out, family.name, config, opts, trainer.spec, total)
+        trainer = Trainer(family, config, data, opts, out, total, log,
+                          total_seconds=opts.max_seconds)
+        rundir.write_config(out, family.name, config, opts, trainer.spec, total, opts.max_seconds)
     except BaseException:
         shutil.rmtree(out, ignore_errors=True)  # nothing half-made is left behind
         raise
     log(f"training {family.name} on {data.source} ({len(data)} images, "
-        f"{trainer.spec.size}px) for {total} steps on {trainer.device} -> {out}")
+        f"{trainer.spec.size}px) for {_plan_text(total, opts.max_seconds)} on {trainer.device} "
+        f"-> {out}")
     return trainer.run()
+
+
+def _plan_text(steps: int | None, seconds: float | None, elapsed: float = 0.0) -> str:
+    parts = [] if steps is None else [f"{steps} steps"]
+    if seconds is not None:
+        parts.append(f"{max(0.0, seconds - elapsed):.1f} s of training")
+    return " or ".join(parts) + (", whichever comes first" if len(parts) > 1 else "")
+
+
+def _resumed_plan(opts: TrainOptions, kept: TrainOptions, dataset_size: int, elapsed: float,
+                  saved: dict[str, Any]) -> tuple[int | None, float | None]:
+    """The limits a resumed run trains to: (total steps, total training seconds), None for none.
+
+    A new --steps/--epochs sets the run's total length and drops a saved time limit (the length
+    asked for is the plan); --max-seconds S gives this invocation S seconds of training; what is
+    not passed stays as saved, so a plain --resume continues exactly what the last command planned.
+    """
+    steps, seconds = saved["total_steps"], saved.get("total_seconds")
+    # epochs count in the run's own batches, not in this command's (unused) --batch-size default
+    asked = replace(kept, steps=opts.steps, epochs=opts.epochs).step_limit(dataset_size)
+    if asked is not None:
+        steps, seconds = asked, None
+    if opts.max_seconds is not None:
+        seconds = elapsed + opts.max_seconds
+    return steps, seconds
 
 
 def _resume(family: Family, opts: TrainOptions, named: dict | None, log) -> dict[str, Any]:
@@ -98,17 +124,24 @@ def _resume(family: Family, opts: TrainOptions, named: dict | None, log) -> dict
     if fingerprint != saved["data"]["fingerprint"]:
         raise UserError(f"the data at {', '.join(kept.data)} changed since {run_dir} started "
                         f"(fingerprint {fingerprint[:12]} vs {saved['data']['fingerprint'][:12]})")
-    extended = opts.steps is not None or opts.epochs is not None
-    total = opts.total_steps(len(data), t["total_steps"]) if extended else t["total_steps"]
     last = ckpt.latest_checkpoint(run_dir)
-    trainer = Trainer(family, config, data, kept, run_dir, total, log)
+    trainer = Trainer(family, config, data, kept, run_dir, None, log)
+    if last is not None:
+        trainer.restore(last)
+    steps, seconds = _resumed_plan(opts, kept, len(data), trainer.elapsed, t)
+    at = trainer.ctx.step
+    if steps is not None and at >= steps:
+        raise UserError(f"{run_dir} is already at step {at} of {steps}; "
+                        f"pass a larger --steps to train further")
+    if seconds is not None and trainer.elapsed >= seconds:
+        raise UserError(f"{run_dir} has used its time budget ({seconds:g} s of training) at step "
+                        f"{at}; pass --max-seconds S to train S seconds more, or --steps N")
+    trainer.total_steps, trainer.total_seconds = steps, seconds
+    rundir.save_plan(run_dir, steps, seconds)  # a later plain --resume continues to this plan
+    plan = _plan_text(steps, seconds, trainer.elapsed)
     if last is None:  # killed before its first checkpoint: the seeded start is the same as then
-        log(f"{run_dir} has no checkpoint yet: starting it over from step 0")
+        log(f"{run_dir} has no checkpoint yet: starting it over from step 0 for {plan}")
         trainer.truncate_metrics(0)
         return trainer.run()
-    trainer.restore(last)
-    if trainer.ctx.step >= total:
-        raise UserError(f"{run_dir} is already at step {trainer.ctx.step} of {total}; "
-                        f"pass a larger --steps to train further")
-    log(f"resuming {family.name} from {last.name} to step {total} on {trainer.device}")
+    log(f"resuming {family.name} from {last.name} for {plan} on {trainer.device}")
     return trainer.run()

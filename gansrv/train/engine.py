@@ -78,9 +78,12 @@ def _graceful_interrupt():
 
 class Trainer:
     def __init__(self, family: Family, config: Any, data: Dataset, opts: TrainOptions,
-                 out: Path, total_steps: int, log=print):
+                 out: Path, total_steps: int | None, log=print,
+                 total_seconds: float | None = None):
+        """total_steps / total_seconds: where the run stops (steps done, training time spent over
+        all its invocations), whichever comes first; None for no such limit."""
         self.family, self.config, self.opts, self.out = family, config, opts, out
-        self.total_steps, self.log = total_steps, log
+        self.total_steps, self.total_seconds, self.log = total_steps, total_seconds, log
         self.device = pick_device(opts.device)
         set_determinism(self.device, opts.deterministic)
         self.spec: DataSpec = data.spec()
@@ -222,9 +225,9 @@ class Trainer:
         """Train to total_steps (or the time budget, or Ctrl-C); always ends on a checkpoint."""
         bar = _progress(self.total_steps, self.ctx.step, self.opts.progress, self.family.name)
         reason = "done"
-        budget = None if self.opts.max_seconds is None else self.elapsed + self.opts.max_seconds
+        budget = self.total_seconds
         with _graceful_interrupt() as interrupt:
-            while self.ctx.step < self.total_steps:
+            while self.total_steps is None or self.ctx.step < self.total_steps:
                 t0 = time.perf_counter()
                 batch = self.ctx.next_batch()
                 losses = self.family.train_step(batch, self.ctx)

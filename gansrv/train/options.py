@@ -7,6 +7,9 @@ from dataclasses import dataclass
 # Bounds on user-supplied sizes: a typo must not allocate the machine away.
 MAX_BATCH = 65536
 MAX_STEPS = 100_000_000
+# The length of a run given none of --steps/--epochs/--max-seconds; any of the three replaces it,
+# so that a --max-seconds budget alone is the only limit (issue 16: it used to stop at 2,000 steps).
+DEFAULT_STEPS = 2000
 
 
 @dataclass
@@ -28,11 +31,15 @@ class TrainOptions:
     progress: bool = True
     deterministic: bool = True
 
-    def total_steps(self, dataset_size: int, default_steps: int) -> int:
-        """--steps wins; else --epochs over the data; else the family's default length."""
-        if self.steps is not None:
-            return self.steps
+    def given_length(self) -> bool:
+        """Did the user pass any of --steps/--epochs/--max-seconds (then only those limits apply)?"""
+        return any(v is not None for v in (self.steps, self.epochs, self.max_seconds))
+
+    def step_limit(self, dataset_size: int) -> int | None:
+        """The step count --steps and --epochs set (the smaller when both: whichever comes first);
+        None when neither is given."""
+        limits = [] if self.steps is None else [self.steps]
         if self.epochs is not None:
             per_epoch = max(1, dataset_size // min(self.batch_size, dataset_size))
-            return max(1, round(self.epochs * per_epoch))
-        return default_steps
+            limits.append(max(1, round(self.epochs * per_epoch)))
+        return min(limits) if limits else None

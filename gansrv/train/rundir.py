@@ -37,10 +37,13 @@ def versions() -> dict[str, str]:
 
 
 def write_config(out: Path, family: str, config: Any, opts: TrainOptions, spec: DataSpec,
-                 total_steps: int) -> None:
+                 total_steps: int | None, total_seconds: float | None) -> None:
+    """``train`` keeps the flags as given and the plan they make: ``total_steps`` and
+    ``total_seconds`` (training time over all invocations), null where there is no such limit."""
     train = {k: v for k, v in asdict(opts).items() if k not in ("resume", "progress")}
     train["data"] = list(opts.data)
     train["total_steps"] = total_steps
+    train["total_seconds"] = total_seconds
     data = asdict(spec)
     atomic.write_json(out / CONFIG, {
         "family": family,
@@ -50,6 +53,14 @@ def write_config(out: Path, family: str, config: Any, opts: TrainOptions, spec: 
         "versions": versions(),
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     })
+
+
+def save_plan(run_dir: Path, total_steps: int | None, total_seconds: float | None) -> None:
+    """Record a resumed run's new limits, so that resuming it again after an interruption goes on
+    to them rather than to the length the run started with."""
+    cfg = read_config(run_dir)
+    cfg["train"]["total_steps"], cfg["train"]["total_seconds"] = total_steps, total_seconds
+    atomic.write_json(run_dir / CONFIG, cfg)
 
 
 def read_config(run_dir: Path) -> dict[str, Any]:
