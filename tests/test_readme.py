@@ -152,6 +152,26 @@ def test_the_settings_file_shown_has_only_train_options():
     assert keys and all(f"--{k}" in help_flags(("train", "gan")) for k in keys), keys
 
 
+def _anchor(heading: str) -> str:
+    """GitHub's anchor of a Markdown heading: lower case, punctuation but - and _ dropped, - for spaces."""
+    return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+
+
+@pytest.mark.parametrize("doc", DOCS, ids=lambda p: str(p.relative_to(REPO)))
+def test_relative_links_reach_a_file_and_heading(doc: Path):
+    """A link to docs/benchmarks.md#... is how the README quotes a figure: it must lead somewhere."""
+    text = FENCE.sub("", doc.read_text(encoding="utf-8"))
+    for target in re.findall(r"\]\(([^)\s]+)\)", text):
+        if re.match(r"[a-z]+:", target):
+            continue  # https:, mailto:
+        path, _, anchor = target.partition("#")
+        file = (doc.parent / path).resolve() if path else doc
+        assert file.exists(), f"{doc.name}: link to missing {target}"
+        if anchor and file.suffix == ".md":
+            headings = re.findall(r"^#+ (.+)$", FENCE.sub("", file.read_text(encoding="utf-8")), re.M)
+            assert anchor in {_anchor(h) for h in headings}, f"{doc.name}: no heading for {target}"
+
+
 def test_readme_shows_the_commands_make_quickstart_runs():
     """The README's quickstart block is the Makefile's recipe (so the chain below runs both)."""
     make = (REPO / "Makefile").read_text(encoding="utf-8")
