@@ -152,6 +152,24 @@ def test_the_settings_file_shown_has_only_train_options():
     assert keys and all(f"--{k}" in help_flags(("train", "gan")) for k in keys), keys
 
 
+def _all_flags() -> frozenset[str]:
+    """Every flag of every gansrv command, each family's train command included."""
+    ctx, flags = click.Context(cli), set(help_flags(()))
+    for name in cli.list_commands(ctx):
+        cmd = cli.get_command(ctx, name)
+        subs = cmd.list_commands(ctx) if isinstance(cmd, click.Group) else []
+        for path in [(name,), *((name, sub) for sub in subs)]:
+            flags |= help_flags(path)
+    return frozenset(flags)
+
+
+@pytest.mark.parametrize("doc", DOCS, ids=lambda p: str(p.relative_to(REPO)))
+def test_every_flag_named_in_prose_exists(doc: Path):
+    """Flags named in the text and tables (not only in command blocks) are flags of some command."""
+    named = set(re.findall(r"(?<![\w-])--[a-z][\w-]*", doc.read_text(encoding="utf-8")))
+    assert not named - _all_flags(), f"{doc.name}: {sorted(named - _all_flags())}"
+
+
 def _anchor(heading: str) -> str:
     """GitHub's anchor of a Markdown heading: lower case, punctuation but - and _ dropped, - for spaces."""
     return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
