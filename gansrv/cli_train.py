@@ -19,15 +19,23 @@ from gansrv.family import Family, config_fields
 DEVICES = ("auto", "cpu", "cuda")
 
 
-def _common_options() -> list[click.Option]:
+DATA_HELP = ("Dataset: a named one (see 'gansrv datasets'), an image folder (one subfolder per "
+             "class), an .npz, an IDX folder, or --data IMAGES --data LABELS.")
+# image -> image families read a folder of pairs or of two domains, never a named dataset: no default
+PAIRS_HELP = {"paired": "Folder of image pairs: AB images (A left, B right) or A/ and B/ subfolders "
+                        "matched by file name; required for a new run.",
+              "unpaired": "Folder with the two domains in trainA/ and trainB/; required for a new run."}
+
+
+def _common_options(pairing: str | None = None) -> list[click.Option]:
     # gansrv.train is torch-free, but serving commands must not even load it (tests check that)
     from gansrv.train.options import DEFAULT_STEPS
 
     O = click.Option  # noqa: E741, N806 - a one-letter alias keeps the table readable
+    data = (O(["--data"], multiple=True, default=("digits",), show_default=True, help=DATA_HELP)
+            if pairing is None else O(["--data"], multiple=True, default=(), help=_pairs_help(pairing)))
     return [
-        O(["--data"], multiple=True, default=("digits",), show_default=True,
-          help="Dataset: a named one (see 'gansrv datasets'), an image folder (one subfolder per "
-               "class), an .npz, an IDX folder, or --data IMAGES --data LABELS."),
+        data,
         O(["--limit"], type=click.IntRange(min=1), help="Use only the first N images."),
         O(["--steps"], type=int,
           help=f"Training iterations (generator steps). The run stops at whichever of --steps, "
@@ -63,6 +71,8 @@ def _common_options() -> list[click.Option]:
     ]
 
 
+def _pairs_help(pairing: str) -> str:
+    return PAIRS_HELP["unpaired" if pairing == "unpaired" else "paired"]
 
 
 def _click_type(tp: Any, meta: Any) -> tuple[Any, bool]:
@@ -136,10 +146,13 @@ def family_command(family: Family) -> click.Command:
     config_opt = click.Option(["--config"], type=click.Path(dir_okay=False), is_eager=True,
                               expose_value=False, callback=_load_config_file,
                               help="TOML or YAML file of settings; flags given here override it.")
-    params = [*_config_options(family), config_opt, *_common_options()]
+    pairing = family.pairing(family.Config())
+    params = [*_config_options(family), config_opt, *_common_options(pairing)]
     field_names = [f.name for f in config_fields(family.Config)]
 
     def callback(**kw: Any) -> None:
+        if pairing is not None and not kw["data"] and not kw["resume"]:
+            raise click.UsageError(f"gansrv train {family.name} needs --data: {_pairs_help(pairing)}")
         _run_training(family, {k: kw.pop(k) for k in field_names}, kw)
 
     return FamilyCommand(family.name, params=params, callback=callback,

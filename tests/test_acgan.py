@@ -13,6 +13,7 @@ import pytest
 import torch
 
 from gansrv.data import load_dataset
+from gansrv.errors import UserError
 from gansrv.generate.writer import encode_png
 from gansrv.runtime import Classifier, read_info
 from gansrv.train.checkpoint import latest_checkpoint, load_state
@@ -59,6 +60,19 @@ def test_classifier_head_reaches_accuracy_on_held_out_split(mnist_acgan, held_ou
     assert accuracy >= MIN_ACCURACY, accuracy
     assert np.allclose(pred.probs.sum(1), 1, atol=1e-5)
     assert np.array_equal(pred.confidence, pred.probs.max(1))
+
+
+def test_predict_takes_grey_batches_and_single_images(mnist_acgan, held_out):
+    """(N, H, W) grey arrays (as MNIST comes) are N images, not one image of N rows; a shape that
+    fits no layout is reported as given."""
+    images = held_out[0][:20]
+    c = Classifier.from_file(mnist_acgan[1], provider="cpu")
+    want = c.predict(images).labels
+    assert np.array_equal(c.predict(images[..., 0]).labels, want)
+    assert c.predict(images[3]).labels.tolist() == [want[3]]
+    assert c.predict(images[3, ..., 0]).labels.tolist() == [want[3]]
+    with pytest.raises(UserError, match=r"\(1, 20, 28, 28, 1\)"):
+        c.predict(images[None])
 
 
 def test_exported_classifier_predicts_as_torch(mnist_acgan, held_out):

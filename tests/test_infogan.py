@@ -66,7 +66,8 @@ def test_given_codes_sweeps_and_their_bounds(gen):
     fixed = gen.generate(3, seed=1, codes=[0.5, -0.5], labels=2)
     per_image = gen.generate(3, seed=1, codes=np.tile([0.5, -0.5], (3, 1)), labels=[2, 2, 2])
     assert np.array_equal(fixed, per_image)
-    sweep = Sweep(1, (-2.0, 0.0, 2.0))
+    sweep = Sweep(2, (-2.0, 0.0, 2.0))  # code 2, counted from 1 as --sweep 2=... counts
+    assert parse_sweep("2=-2:2:3", gen.code_spec) == sweep and sweep.text() == "2=-2:2:3"
     walked = gen.generate(6, seed=1, sweep=sweep, codes=[0.5, 0.0])  # rows 0 and 1, three steps each
     assert np.array_equal(walked[1:2], gen.generate(1, seed=1, codes=[0.5, 0.0], labels=0))
     assert np.array_equal(walked[4:5], gen.generate(1, seed=1, start=1, codes=[0.5, 0.0], labels=1))

@@ -88,5 +88,7 @@ def test_bad_pairs_are_one_line_naming_the_file(tmp_path, case):
 
 
 def test_pix2pix_on_unpaired_data_says_what_it_needs(tmp_path):
-    result = run("train", "pix2pix", "--out", tmp_path / "run", expect=None)  # --data digits
+    result = run("train", "pix2pix", "--data", "digits", "--out", tmp_path / "run", expect=None)
     assert "paired data must be a folder" in one_line_error(result)
+    result = run("train", "pix2pix", "--out", tmp_path / "run", expect=None)  # no default to fall to
+    assert "needs --data" in one_line_error(result) and not (tmp_path / "run").exists()

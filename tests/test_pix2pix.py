@@ -208,3 +208,12 @@ def test_colour_jitter_reaches_the_training_inputs(pairs, tmp_path):
     assert json.loads((jittered / "config.json").read_text())["config"]["jitter"] == 0.5
     a, b = load_run(plain).modules["G"], load_run(jittered).modules["G"]
     assert not all(torch.equal(x, y) for x, y in zip(a.parameters(), b.parameters()))
+
+
+@pytest.mark.parametrize("family", ["pix2pix", "cyclegan"])
+def test_image_families_show_no_named_default_data(family):
+    """A named dataset cannot feed an image -> image family: --help shows no `digits` default, and
+    a new run without --data is a usage error naming the layout it needs."""
+    assert "default: digits" not in run("train", family, "--help").output
+    line = one_line_error(run("train", family, "--steps", "1", expect=2))
+    assert "needs --data" in line and ("trainA/" in line) == (family == "cyclegan")

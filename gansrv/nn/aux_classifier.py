@@ -2,13 +2,13 @@
 
 AC-GAN (Odena, Olah & Shlens 2017) gives the discriminator an auxiliary classifier: besides
 P(real | x) it outputs P(class | x), and G is trained so that its images are classified as the class
-it was asked for (their L_C, eq. 2-3). The reference notes (RECIPES.md, "Classifier-guided") report
-the variant implemented here: the classifier C is trained on *real* labels only (cross-entropy
-log P(c = y | x_real)), and G is trained through it on the labels it was given
-(log P(c = y_fake | G(z, y_fake))); "faster and better than appending the condition to D's input".
+it was asked for (their L_C, eq. 2-3). The classifier-guided variant implemented here: the
+classifier C is trained on *real* labels only (cross-entropy log P(c = y | x_real)), and G is
+trained through it on the labels it was given (log P(c = y_fake | G(z, y_fake))), reported to train
+faster and better than appending the condition to D's input.
 C is either a head on D's trunk (DCGAN + classifier, ``acgan``) or a network of its own beside a
 clipped Wasserstein critic (WGAN + classifier). One generator iteration is ``d_steps`` D updates,
-``c_steps`` C updates, then ``g_steps`` G updates, so the D:G:C ratio of the notes is a setting.
+``c_steps`` C updates, then ``g_steps`` G updates, so the D:G:C ratio (1:1:1, 5:1:1) is a setting.
 
 Twin auxiliary classifier (optional, ``twin_weight`` > 0; Gong et al. 2019, "Twin Auxiliary
 Classifiers GAN", NeurIPS): AC-GAN's class loss on fakes equals, in expectation, H(Y|X_fake) plus a

@@ -21,7 +21,7 @@ INPUT_RANGE = (-1.0, 1.0)
 
 
 class ClassifierGANFamily(Family):
-    """Conditional G (one-hot y joined to z, as in the notes' G concat(z, y)), D and a classifier C."""
+    """Conditional G (G concat(z, one-hot y)), D and a classifier C."""
 
     kind = Kind.CONDITIONAL
     needs_labels = True

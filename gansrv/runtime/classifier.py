@@ -31,7 +31,8 @@ class Prediction:
 
 
 class Classifier(ModelUser):
-    """``Classifier.from_file(path).predict(images)``: uint8 (N, H, W, C) of the model's size in."""
+    """``Classifier.from_file(path).predict(images)``: uint8 (N, H, W, C) or (N, H, W) of the model's
+    size in."""
 
     def __init__(self, model: LoadedModel):
         info = model.info
@@ -57,11 +58,26 @@ class Classifier(ModelUser):
         return self.info.class_names
 
     def predict(self, images: np.ndarray, batch_size: int = 256) -> Prediction:
-        """Classify uint8 (N, H, W, C) images (or one (H, W, C)); grey/RGB converted, alpha dropped."""
-        batch = images[None] if images.ndim == 3 else images
-        probs = np.concatenate(list(self.iter_probs(batch, batch_size)))
+        """Classify uint8 (N, H, W, C) images, grey (N, H, W) ones, or one (H, W, C) or (H, W) image;
+        grey/RGB converted, alpha dropped."""
+        probs = np.concatenate(list(self.iter_probs(self.as_batch(images), batch_size)))
         labels = probs.argmax(1).astype(np.int64)
         return Prediction(labels, probs[np.arange(len(probs)), labels], probs)
+
+    def as_batch(self, images: np.ndarray) -> np.ndarray:
+        """(N, H, W, C) as is; a 3-d array is one (H, W, C) image when it has the model's size and
+        1, 3 or 4 channels, otherwise grey (N, H, W) images (MNIST arrays come so); 2-d: one grey
+        image. A shape that is none of these is reported as given."""
+        images = np.asarray(images)
+        if images.ndim == 3:
+            one = images.shape[:2] == self.size and images.shape[2] in (1, 3, 4)
+            return images[None] if one else images[..., None]
+        if images.ndim == 2:
+            return images[None, ..., None]
+        if images.ndim != 4:
+            raise UserError(f"images must be uint8 (N, H, W, C), (N, H, W) or one (H, W, C), got "
+                            f"{images.dtype} {images.shape}")
+        return images
 
     def iter_probs(self, images: np.ndarray, batch_size: int = 256) -> Iterator[np.ndarray]:
         if images.dtype != np.uint8 or images.ndim != 4 or images.shape[3] not in (1, 3, 4):

@@ -65,7 +65,11 @@ class CodeSpec:
 
 @dataclass(frozen=True)
 class Sweep:
-    """Continuous code ``code`` (0-based) walks ``values``; image j is row j // steps, step j % steps."""
+    """Continuous code ``code`` walks ``values``; image j is row j // steps, step j % steps.
+
+    ``code`` counts from 1, as ``--sweep I=...``, the demo's sliders and every message do, so
+    ``Sweep(1, ...)`` and ``--sweep 1=...`` walk the same code.
+    """
 
     code: int
     values: tuple[float, ...]
@@ -74,8 +78,13 @@ class Sweep:
     def steps(self) -> int:
         return len(self.values)
 
+    @property
+    def column(self) -> int:
+        """The swept code's 0-based column in the ``code`` input."""
+        return self.code - 1
+
     def text(self) -> str:
-        return f"{self.code + 1}={self.values[0]:g}:{self.values[-1]:g}:{self.steps}"
+        return f"{self.code}={self.values[0]:g}:{self.values[-1]:g}:{self.steps}"
 
 
 def parse_sweep(text: str, spec: CodeSpec) -> Sweep:
@@ -91,7 +100,7 @@ def parse_sweep(text: str, spec: CodeSpec) -> Sweep:
         raise UserError(f"--sweep {text}: STEPS must be between 2 and {MAX_SWEEP_STEPS}")
     values = np.linspace(lo, hi, steps)
     spec.check(values, "--sweep")
-    return Sweep(i - 1, tuple(float(v) for v in values))
+    return Sweep(i, tuple(float(v) for v in values))
 
 
 def parse_codes(text: str, spec: CodeSpec) -> tuple[float, ...]:
@@ -133,5 +142,5 @@ def codes_for(seed: int, indices: np.ndarray, spec: CodeSpec, fixed: np.ndarray 
     else:
         codes = prior_codes(seed, indices, spec)
     if sweep is not None:
-        codes[:, sweep.code] = np.asarray(sweep.values, dtype=np.float32)[np.asarray(indices) % sweep.steps]
+        codes[:, sweep.column] = np.asarray(sweep.values, dtype=np.float32)[np.asarray(indices) % sweep.steps]
     return codes

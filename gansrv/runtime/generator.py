@@ -129,8 +129,8 @@ class Generator(ModelUser):
             if codes is not None or sweep is not None:
                 raise UserError(f"{self.info.family} is a {self.info.kind} model; it takes no codes")
             return None
-        if sweep is not None and not 0 <= sweep.code < spec.dim:
-            raise UserError(f"sweep of code {sweep.code + 1}: the model has codes 1..{spec.dim}")
+        if sweep is not None and not 1 <= sweep.code <= spec.dim:
+            raise UserError(f"sweep of code {sweep.code}: the model has codes 1..{spec.dim}")
         if codes is None:
             return None
         arr = np.asarray(codes, dtype=np.float32)

@@ -1,9 +1,9 @@
-"""acgan: DCGAN + classifier (Odena, Olah & Shlens 2017, "AC-GAN"; the notes' classifier-guided recipe).
+"""acgan: DCGAN + classifier (Odena, Olah & Shlens 2017, "AC-GAN"), the classifier-guided recipe.
 
 The discriminator has one conv trunk and two heads: real/fake and the class. The class head is the
 classifier C: trained on real labels only, and G (z joined with a one-hot y) is trained through it
 on the labels it was asked for, besides the usual non-saturating BCE loss. D:G:C = 1:1:1 and Adam
-(beta1 0.5) at lr 4e-4, twice the notes' 2e-4: in 300 s on 2 cores it raised CAS from 0.917 to
+(beta1 0.5) at lr 4e-4, twice DCGAN's 2e-4: in 300 s on 2 cores it raised CAS from 0.917 to
 0.930-0.941 and FID from 46.9 to 36.7-39.5 (docs/benchmarks.md); ``--d-steps/--g-steps/--c-steps``
 change the ratio.
 

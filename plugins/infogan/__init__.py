@@ -5,7 +5,7 @@ G takes noise z and codes c: one categorical code (``--categories`` values, unif
 image, and Q's negative log-likelihood of them (the mutual-information bound L_I) is added to D's and
 G's losses, so G must make the codes visible. On MNIST the categorical code tends to pick up the
 digit and the continuous ones slant and width. Q shares D's body (``--q-head shared``, the paper's
-choice) or has its own (``separate``); the notes found both give clear digits with conv nets.
+choice) or has its own (``separate``); both are reported to give clear digits with conv nets.
 
 The exported generator takes ``z``, ``code`` (the continuous codes) and ``label`` (the categorical
 code, values named ``code-0``, ``code-1``, ...), kind ``code``; the metadata's ``code_range`` is the

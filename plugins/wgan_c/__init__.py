@@ -1,9 +1,9 @@
-"""wgan-c: WGAN + classifier (the notes' classifier-guided recipe on a clipped Wasserstein critic).
+"""wgan-c: WGAN + classifier (the classifier-guided recipe on a clipped Wasserstein critic).
 
 A critic without sigmoid, weights clipped to [-c, c] after every update (Arjovsky et al. 2017), and
 a *separate* classifier C (conv -> fc -> softmax) trained on real labels; G (z joined with a one-hot
 y) minimises -mean f(G(z, y)) plus the classifier's cross-entropy on the labels it was asked for.
-Defaults from the notes: D:G:C = 5:1:1, RMSprop lr 2e-4, c = 0.01.
+Defaults of that recipe: D:G:C = 5:1:1, RMSprop lr 2e-4, c = 0.01 (plugins/wgan_c/README.md).
 
 Why a family of its own and not ``acgan --critic wgan``: every default differs (step ratio,
 optimizer, learning rate, clipping, a separate classifier network with its own width), and a config
