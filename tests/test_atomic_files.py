@@ -22,6 +22,11 @@ from gansrv import atomic
 
 
 def umask() -> int:
+    """The process umask, read without changing it where Linux shows it (other threads may be
+    creating files)."""
+    with contextlib.suppress(OSError, StopIteration):
+        status = Path("/proc/self/status").read_text()
+        return int(next(line for line in status.splitlines() if line.startswith("Umask:")).split()[1], 8)
     old = os.umask(0)
     os.umask(old)
     return old
