@@ -19,7 +19,8 @@ from onnx import TensorProto, helper
 from PIL import Image
 
 from gansrv.generate import writer
-from gansrv.generate.plan import Shard, make_plan
+from gansrv.generate.plan import Shard, make_plan, with_codes
+from gansrv.runtime.codes import Sweep, codes_for
 from gansrv.runtime.generator import Generator
 from gansrv.runtime.metadata import ModelInfo, TensorInfo
 
@@ -27,19 +28,26 @@ Z, H, W = 4, 2, 3
 NAMES = ["cat", "dog", "eel"]
 
 
-def tiny_generator(path: Path, conditional: bool) -> Generator:
-    """image = tanh(z @ A + E[label]) as (N, 1, 2, 3): every pixel depends on z, and on the label."""
+def tiny_generator(path: Path, kind: str) -> Generator:
+    """image = tanh(z @ A [+ E[label]] [+ code @ C]) as (N, 1, 2, 3): every pixel depends on z, the
+    label and the codes. ``kind``: noise, conditional, or code (label and two continuous codes)."""
+    conditional, coded = kind != "noise", kind == "code"
     rng = np.random.default_rng(0)
     consts = [helper.make_tensor("A", TensorProto.FLOAT, [Z, H * W], rng.normal(0, 1, Z * H * W)),
               helper.make_tensor("E", TensorProto.FLOAT, [len(NAMES), H * W], rng.normal(0, 1, 3 * H * W)),
+              helper.make_tensor("C", TensorProto.FLOAT, [2, H * W], rng.normal(0, 1, 2 * H * W)),
               helper.make_tensor("shape", TensorProto.INT64, [4], [-1, 1, H, W])]
-    nodes = [helper.make_node("MatMul", ["z", "A"], ["zA"])]
+    nodes = [helper.make_node("MatMul", ["z", "A"], ["s0"])]
     inputs = [helper.make_tensor_value_info("z", TensorProto.FLOAT, ["batch", Z])]
     if conditional:
         inputs.append(helper.make_tensor_value_info("label", TensorProto.INT64, ["batch"]))
         nodes += [helper.make_node("Gather", ["E", "label"], ["e"]),
-                  helper.make_node("Add", ["zA", "e"], ["s"])]
-    nodes += [helper.make_node("Tanh", ["s" if conditional else "zA"], ["t"]),
+                  helper.make_node("Add", ["s0", "e"], ["s1"])]
+    if coded:
+        inputs.append(helper.make_tensor_value_info("code", TensorProto.FLOAT, ["batch", 2]))
+        nodes += [helper.make_node("MatMul", ["code", "C"], ["c"]),
+                  helper.make_node("Add", ["s1", "c"], ["s2"])]
+    nodes += [helper.make_node("Tanh", [f"s{int(conditional) + int(coded)}"], ["t"]),
               helper.make_node("Reshape", ["t", "shape"], ["image"])]
     out = helper.make_tensor_value_info("image", TensorProto.FLOAT, ["batch", 1, H, W])
     model = helper.make_model(helper.make_graph(nodes, "tiny", inputs, [out], initializer=consts),
@@ -48,7 +56,9 @@ def tiny_generator(path: Path, conditional: bool) -> Generator:
     ins = [TensorInfo("z", "float32", ["batch", Z])]
     if conditional:
         ins.append(TensorInfo("label", "int64", ["batch"]))
-    info = ModelInfo(version="test", family="tiny", kind="conditional" if conditional else "noise",
+    if coded:
+        ins.append(TensorInfo("code", "float32", ["batch", 2]))
+    info = ModelInfo(version="test", family="tiny", kind=kind,
                      graph="generator", inputs=ins,
                      outputs=[TensorInfo("image", "float32", ["batch", 1, H, W])],
                      latent_dim=Z, num_classes=len(NAMES) if conditional else 0,
@@ -63,8 +73,7 @@ def tiny_generator(path: Path, conditional: bool) -> Generator:
 @pytest.fixture(scope="module")
 def models(tmp_path_factory) -> dict[str, Generator]:
     root = tmp_path_factory.mktemp("tiny")
-    return {"conditional": tiny_generator(root / "c.onnx", True),
-            "noise": tiny_generator(root / "n.onnx", False)}
+    return {kind: tiny_generator(root / f"{kind}.onnx", kind) for kind in ("conditional", "noise", "code")}
 
 
 def plan_for(gen: Generator, n: int):
@@ -83,7 +92,7 @@ def write(gen: Generator, out: Path, n: int = 10, shard: Shard | None = None, se
                                     False, workers, level)
 
 
-@pytest.mark.parametrize("kind", ["conditional", "noise"])
+@pytest.mark.parametrize("kind", ["conditional", "noise", "code"])
 @pytest.mark.parametrize("truncation", [None, 0.5])
 def test_each_png_is_the_runtimes_image_for_its_index(models, tmp_path: Path, kind: str, truncation) -> None:
     gen = models[kind]
@@ -98,7 +107,7 @@ def test_each_png_is_the_runtimes_image_for_its_index(models, tmp_path: Path, ki
     assert rows == sorted(rows, key=json.dumps) and len(rows) == 10
     assert {r["file_name"] for r in rows} == {plan.file_name(i, label) for i, label in plan.entries}
     assert all(r["seed"] == 5 and r["model"] == "m.onnx" for r in rows)
-    if kind == "conditional":
+    if kind != "noise":
         assert sorted(p.name for p in tmp_path.iterdir()) == ["cat", "dog", "eel", "metadata.jsonl"]
         assert all(NAMES[r["label"]] == r["class_name"] and r["label"] == r["index"] % 3 for r in rows)
     else:
@@ -157,3 +166,30 @@ def test_npz_holds_the_same_images_labels_and_indices(models, tmp_path: Path) ->
         assert npz["class_names"].tolist() == NAMES
         want = gen.generate(7, seed=5)
         assert npz["images"].dtype == np.uint8 and np.array_equal(npz["images"], want[[1, 3, 5]])
+
+
+def test_code_models_write_their_codes_and_sweep_rows(models, tmp_path: Path) -> None:
+    gen = models["code"]
+    sweep = Sweep(1, (-1.0, 0.0, 1.0))
+    for codes, swept in (((0.5, -0.25), None), (None, sweep), (None, None)):
+        out = tmp_path / f"{codes}-{swept is not None}"
+        plan = with_codes(plan_for(gen, 4), codes, swept)
+        n = len(plan.entries)
+        assert writer.write_imagefolder(gen, plan, Shard(), out, 5, None, 5, "m.onnx", False) == (n, 0)
+        labels = [label for _, label in plan.entries]
+        want = gen.generate(n, seed=5, labels=labels, codes=codes, sweep=swept)
+        want_codes = codes_for(5, np.arange(n), gen.code_spec,
+                               None if codes is None else np.asarray(codes, dtype=np.float32), swept)
+        rows = {}
+        for line in (out / "metadata.jsonl").read_text().splitlines():
+            row = json.loads(line)
+            rows[row["index"]] = row
+        for i, label in plan.entries:
+            assert (out / plan.file_name(i, label)).read_bytes() == writer.encode_png(want[i])
+            assert rows[i]["codes"] == [float(v) for v in want_codes[i]]
+            assert rows[i].get("sweep_row") == (None if swept is None else i // 3)
+        if codes is not None:
+            assert all(rows[i]["codes"] == [0.5, -0.25] for i in rows)
+        assert writer.write_npz(gen, plan, Shard(), out, 5, None, 3, False) == n
+        with np.load(out / "data.npz", allow_pickle=False) as npz:
+            assert np.array_equal(npz["codes"], want_codes) and np.array_equal(npz["images"], want)
