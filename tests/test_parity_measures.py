@@ -22,9 +22,11 @@ from gansrv.family import ExportSpec
 
 
 def save_graph(path: Path, nodes, inputs, outputs, scale: float = 2.0) -> Path:
-    """A model of the given nodes with the constants ``scale`` (for Mul) and ``axis1`` (= [1])."""
+    """A model of the given nodes with the constants ``scale`` (for Mul), ``axis1`` (= [1]) and
+    ``start`` (= [0])."""
     consts = [helper.make_tensor("scale", TensorProto.FLOAT, [], [scale]),
-              helper.make_tensor("axis1", TensorProto.INT64, [1], [1])]
+              helper.make_tensor("axis1", TensorProto.INT64, [1], [1]),
+              helper.make_tensor("start", TensorProto.INT64, [1], [0])]
     graph = helper.make_graph(nodes, "g", inputs, outputs, initializer=consts)
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
     model.ir_version = 8
@@ -78,6 +80,15 @@ def test_other_shapes_and_nan_are_infinite(tmp_path: Path) -> None:
     assert error(path, lambda z: 2 * z[:, :2], z_spec()) == float("inf")
     assert error(path, lambda z: 2 * z[:1], z_spec()) == float("inf")
     assert error(path, lambda z: torch.full_like(z, float("nan")), z_spec()) == float("inf")
+
+
+def test_an_empty_output_measures_zero(tmp_path: Path) -> None:
+    """A zero-width output (no values to compare) agrees, rather than failing on max() of nothing."""
+    path = save_graph(tmp_path / "empty.onnx",
+                      [helper.make_node("Slice", ["z", "start", "start", "axis1"], ["image"])],
+                      [helper.make_tensor_value_info("z", TensorProto.FLOAT, ["N", 3])],
+                      [helper.make_tensor_value_info("image", TensorProto.FLOAT, ["N", 0])])
+    assert error(path, lambda z: z[:, :0], z_spec()) == 0.0
 
 
 def test_outputs_are_compared_by_name_in_the_specs_order(tmp_path: Path) -> None:

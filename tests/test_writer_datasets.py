@@ -166,6 +166,9 @@ def test_npz_holds_the_same_images_labels_and_indices(models, tmp_path: Path) ->
         assert npz["class_names"].tolist() == NAMES
         want = gen.generate(7, seed=5)
         assert npz["images"].dtype == np.uint8 and np.array_equal(npz["images"], want[[1, 3, 5]])
+    writer.write_npz(gen, plan, Shard(), tmp_path, 5, 0.3, 4, False)
+    with np.load(tmp_path / "data.npz", allow_pickle=False) as npz:
+        assert np.array_equal(npz["images"], gen.generate(7, seed=5, truncation=0.3))
 
 
 def test_code_models_write_their_codes_and_sweep_rows(models, tmp_path: Path) -> None:

@@ -153,6 +153,13 @@ def test_check_destination_resumes_refuses_or_clears(tmp_path: Path) -> None:
     assert str(caught.value) == (f"--out {ds} is not empty and holds another dataset; choose an empty "
                                  "folder or pass --overwrite")
     assert writer.check_destination(ds, {**manifest, "seed": 2}, True) is True
+    foreign = tmp_path / "foreign"
+    foreign.mkdir()
+    (foreign / "photo.jpg").write_bytes(b"x")  # no manifest at all
+    with pytest.raises(UserError) as caught:
+        writer.check_destination(foreign, manifest, False)
+    assert str(caught.value) == (f"--out {foreign} is not empty and holds files that gansrv generate did "
+                                 "not write; choose an empty folder or pass --overwrite")
     (ds / "gansrv-dataset.json").write_text("{not json", encoding="utf-8")
     with pytest.raises(UserError, match="holds files that gansrv translate did not write"):
         writer.check_destination(ds, manifest, False, tool="gansrv translate")
