@@ -47,6 +47,15 @@ def test_write_bytes_replaces_the_file_whole_with_umask_permissions(tmp_path: Pa
     assert (tmp_path / "g.bin").read_bytes() == b"x" * 100_000
 
 
+def test_a_stale_temporary_file_of_the_same_name_is_truncated(tmp_path: Path) -> None:
+    """A killed writer's temporary file can carry this process's name (pids are reused)."""
+    path = tmp_path / "f.png"
+    stale = tmp_path / f".f.png.{os.getpid()}-{threading.get_ident()}.tmp"
+    stale.write_bytes(b"a much longer half-written file from a killed run")
+    atomic.write_bytes(path, b"new", durable=False)
+    assert path.read_bytes() == b"new" and not stale.exists()
+
+
 def test_write_bytes_creates_missing_folders(tmp_path: Path) -> None:
     path = tmp_path / "a" / "b" / "c.png"
     atomic.write_bytes(path, b"png")

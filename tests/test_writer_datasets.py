@@ -124,6 +124,12 @@ def test_batch_size_workers_and_process_writers_change_no_byte(models, tmp_path:
     assert len(a) == n + 1 and a == everything(tmp_path / "b")
     small = everything(tmp_path / "c")
     assert all(a[k] == v for k, v in small.items() if k.endswith(".png"))
+    write(gen, tmp_path / "level1", n=5, level=1)  # the level reaches the writers
+    plan = plan_for(gen, 5)
+    want = gen.generate(5, seed=5)
+    for i, label in plan.entries:
+        got = (tmp_path / "level1" / plan.file_name(i, label)).read_bytes()
+        assert got == writer.encode_png(want[i], level=1)
 
 
 def test_a_resume_writes_only_what_is_missing_or_cut(models, tmp_path: Path) -> None:
