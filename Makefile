@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 RUN ?= runs/quickstart
 
-.PHONY: install quickstart test lint bench
+.PHONY: install quickstart test lint bench mutation
 
 $(BIN)/gansrv: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -32,3 +32,10 @@ lint: install
 bench: install
 	$(BIN)/python benchmarks/cgan_mnist.py
 	$(BIN)/python benchmarks/steps_per_sec.py
+
+# Mutation testing of the modules that guard what lands on disk (config: [tool.mutmut] in pyproject.toml;
+# results: docs/reliability.md). Tens of minutes on one core; not part of `make test` or CI.
+mutation: install
+	rm -rf mutants
+	OMP_NUM_THREADS=1 $(BIN)/mutmut run --max-children 1
+	$(BIN)/python tools/mutation_report.py
