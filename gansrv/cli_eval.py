@@ -23,7 +23,7 @@ ROWS = (
     ("class_accuracy", "class-acc", "evaluator_accuracy", ".3f",
      "evaluator reads the class asked for (ref: on real)"),
     ("cas", "CAS", "cas_ceiling", ".3f", "classifier trained on samples, tested on real"),
-    ("aug_gain", "aug gain", "evaluator_accuracy", "+.4f",
+    ("aug_gain", "aug gain", "aug_real_accuracy", "+.4f",
      "accuracy gain of real+samples over real alone (ref: real alone)"),
     ("code_purity", "code purity", "real_code_purity", ".3f",
      "code models: share of a code value's samples in its top class (ref: real by class)"),
@@ -59,14 +59,20 @@ ROWS = (
               help="Generation batch size (never changes the images).")
 @click.option("--provider", type=PROVIDER_CHOICE, default="auto", show_default=True,
               help="onnxruntime provider of the generator.")
+@click.option("--real-limit", type=click.IntRange(min=1), default=None,
+              help="aug: the classifiers see only the first N real training images (the low-data "
+                   "protocol: real alone vs real + generated at an equal step budget).")
+@click.option("--mix", type=click.FloatRange(0.0, 1.0), default=None,
+              help="aug: share of generated images in every batch (low-data protocol; default there: "
+                   "the generated set's share of the union, i.e. concatenated). README: which to use.")
 @click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Also write every figure to this JSON file (atomically).")
 @click.option("--record", is_flag=True,
               help="Store the figures in the model's metadata (gansrv info shows them).")
 def eval_command(model: Path, data: tuple[str, ...], train_limit: int | None, test_data: tuple[str, ...],
                  test_limit: int | None, resize: bool, n: int, seed: int, metrics: str, k: int,
-                 classifier_epochs: int, batch_size: int, provider: str, json_out: Path | None,
-                 record: bool) -> None:
+                 classifier_epochs: int, batch_size: int, provider: str, real_limit: int | None,
+                 mix: float | None, json_out: Path | None, record: bool) -> None:
     """Score an exported generator against held-out real images: FID, KID, precision/recall,
     class accuracy, CAS and augmentation gain, each beside its real-data reference.
 
@@ -89,7 +95,7 @@ def eval_command(model: Path, data: tuple[str, ...], train_limit: int | None, te
     gen = Generator.from_file(model, provider)
     split = fit_to(load_split(data, train_limit, test_data, test_limit), gen.info.image_shape, resize)
     opts = Options(n=n, seed=seed, metrics=wanted, k=k, batch_size=batch_size,
-                   recipe=replace(Recipe(), epochs=classifier_epochs))
+                   recipe=replace(Recipe(), epochs=classifier_epochs), real_limit=real_limit, mix=mix)
     figures = evaluate(gen, split, opts, lambda msg: click.echo(msg, err=True))
     _print_table(figures)
     if json_out is not None:

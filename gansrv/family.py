@@ -93,8 +93,19 @@ class Family:
     def saved_config(self, values: Mapping[str, Any]) -> Any:
         """The Config of a saved run (its config.json ``config``). A field the run predates gets its
         ``legacy_config`` value, not the current default, so the run rebuilds the networks its
-        checkpoint holds and resumes with the recipe it started with."""
-        return self.Config(**{**self.legacy_config, **values})
+        checkpoint holds and resumes with the recipe it started with. Fields a Config inherits
+        from a shared mechanism bring their own such values (the Config's ``legacy_values``)."""
+        inherited = getattr(self.Config, "legacy_values", {})
+        return self.Config(**{**inherited, **self.legacy_config, **values})
+
+    def resolve_config(self, config: Any, data: DataSpec) -> Any:
+        """The config a new run trains with on ``data``: data-dependent values (an ``auto``) decided.
+
+        Called once before config.json is written, so the run records what it decided and a resume
+        never decides again. The default asks the Config itself (its ``for_data(data)``, which a
+        shared mechanism's options provide) and otherwise keeps it."""
+        for_data = getattr(config, "for_data", None)
+        return for_data(data) if callable(for_data) else config
 
     def kind_for(self, config: Any) -> Kind:
         """The kind of model `config` builds. The class attribute ``kind`` (what ``gansrv families``

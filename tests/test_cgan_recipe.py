@@ -70,7 +70,7 @@ def test_by_default_no_copy_is_kept_and_g_is_exported(exports):  # noqa: F811
 
 
 def test_resume_continues_the_average_and_the_shifts_exactly(tmp_path):
-    common = ("--checkpoint-every", "4", "--ema", "0.999", "--augment", "2", *SMALL)
+    common = ("--checkpoint-every", "4", "--ema", "0.999", "--augment", "on", *SMALL)
     full, part = train_and_resume("cgan", tmp_path, 8, *common)
     a = load_file(str(full / "checkpoints" / "step-00000008" / "weights.safetensors"))
     b = load_file(str(part / "checkpoints" / "step-00000008" / "weights.safetensors"))

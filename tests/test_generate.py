@@ -156,7 +156,7 @@ def test_unconditional_layout(gan: Path, tmp_path: Path) -> None:
     gen(gan, out, "--n", "4")
     assert sorted(files(out)) == [f"images/{i:06d}.png" for i in range(4)]
     row = json.loads((out / "metadata.jsonl").read_text().splitlines()[0])
-    assert set(row) == {"file_name", "index", "seed", "model"}
+    assert set(row) == {"file_name", "index", "seed", "model", "synthetic"}
     one_line_error(gen(gan, tmp_path / "v", "--per-class", "2", expect=None))
     assert not (tmp_path / "v").exists()
 

@@ -18,6 +18,10 @@ from gansrv.generate.plan import DEFAULT_LEVEL, MAX_BATCH, MAX_SEED, MAX_WORKERS
 @click.option("--n", "n", type=int, default=None,
               help="Number of images; conditional models get balanced labels (image i: class i mod K).")
 @click.option("--per-class", type=int, default=None, help="Images per class, class by class.")
+@click.option("--balance-to", "balance_to", multiple=True,
+              help="Real labelled data (as for train: folder, IDX, npz, named): generate for each of "
+                   "its classes the images that bring it up to its largest class (recorded in the "
+                   "manifest). Instead of --n/--per-class.")
 @click.option("--classes", default=None,
               help="Comma-separated class names (or indices) to generate; default all.")
 @click.option("-o", "--out", type=click.Path(file_okay=True, path_type=Path), required=True,
@@ -48,7 +52,8 @@ from gansrv.generate.plan import DEFAULT_LEVEL, MAX_BATCH, MAX_SEED, MAX_WORKERS
               help="Code models: I=LO:HI:STEPS walks continuous code I (from 1) from LO to HI in STEPS "
                    "images per planned image (a row: same noise and categorical code, the other codes "
                    "at --codes or 0); --n/--per-class then count rows.")
-def generate(model: Path, n: int | None, per_class: int | None, classes: str | None, out: Path,
+def generate(model: Path, n: int | None, per_class: int | None, balance_to: tuple[str, ...],
+             classes: str | None, out: Path,
              seed: int, truncation: float | None, fmt: str, batch_size: int, shard: str | None,
              overwrite: bool, provider: str, workers: int | None, compression: int, progress: bool,
              codes: str | None, sweep: str | None) -> None:
@@ -102,8 +107,11 @@ def generate(model: Path, n: int | None, per_class: int | None, classes: str | N
         if not all(parts):
             raise UserError(f"--classes has an empty name: {classes!r}")
         selected = [gen.class_index(c) for c in parts]
-    plan = make_plan(n=n, per_class=per_class, classes=selected, class_names=names,
-                     conditional=gen.conditional)
+    if balance_to:
+        plan = _balance(balance_to, gen, n, per_class, classes)
+    else:
+        plan = make_plan(n=n, per_class=per_class, classes=selected, class_names=names,
+                         conditional=gen.conditional)
     spec = gen.code_spec
     if spec is None and (codes is not None or sweep is not None):
         raise UserError(f"--codes and --sweep need a code model (InfoGAN); this one is {gen.info.kind}")
@@ -126,3 +134,23 @@ def generate(model: Path, n: int | None, per_class: int | None, classes: str | N
                                       model.name, progress, workers, compression)
     click.echo(f"{out}: {written} images written, {kept} already there "
                f"(metadata{the_shard.suffix}.jsonl)")
+
+
+def _balance(data: tuple[str, ...], gen, n: int | None, per_class: int | None, classes: str | None):
+    """The --balance-to plan: the real data's class counts (labels needed), topped up to the max."""
+    import numpy as np
+
+    from gansrv.data import load_dataset
+    from gansrv.errors import UserError
+    from gansrv.generate.plan import balance_plan
+
+    if n is not None or per_class is not None or classes is not None:
+        raise UserError("--balance-to decides the counts itself: leave out --n, --per-class and --classes")
+    if not gen.conditional or gen.code_spec is not None:
+        raise UserError("--balance-to needs a class-conditional model; this one has no classes to ask for")
+    real = load_dataset(list(data))
+    if real.labels is None:
+        raise UserError(f"--balance-to: {real.source} has no labels to count")
+    counts = np.bincount(real.labels, minlength=len(real.class_names))
+    return balance_plan({name: int(k) for name, k in zip(real.class_names, counts)},
+                        gen.info.class_names, real.source)

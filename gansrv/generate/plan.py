@@ -126,6 +126,33 @@ def make_plan(*, n: int | None, per_class: int | None, classes: list[int] | None
     return Plan(entries, list(class_names), conditional, params)
 
 
+def balance_plan(counts: dict[str, int], class_names: list[str], source: str) -> Plan:
+    """The plan that brings every class of a real dataset up to its largest: ``counts`` maps the
+    data's class names to their image counts; class c gets max - count images, class by class in
+    the model's class order (indices run on across classes, as with ``--per-class``). The counts
+    go into the manifest (``plan.balance_to``)."""
+    unknown = sorted(set(counts) - set(class_names))
+    if unknown:
+        raise UserError(f"--balance-to: class {', '.join(unknown)} of {source} is not one of the "
+                        f"model's classes ({', '.join(class_names)})")
+    top = max(counts.values())
+    wanted = {c: top - counts.get(name, 0) for c, name in enumerate(class_names) if name in counts}
+    total = sum(wanted.values())
+    if total == 0:
+        raise UserError(f"--balance-to: {source} is already balanced ({top} images per class); "
+                        f"nothing to generate")
+    if total > MAX_IMAGES:
+        raise UserError(f"--balance-to would generate {total:,} images, more than {MAX_IMAGES:,}")
+    entries, index = [], 0
+    for c, k in wanted.items():
+        entries += [(index + m, c) for m in range(k)]
+        index += k
+    params = {"n": None, "per_class": None, "classes": [class_names[c] for c in wanted],
+              "balance_to": {"data": source, "real_counts": dict(counts), "target": top,
+                             "generated": {class_names[c]: k for c, k in wanted.items()}}}
+    return Plan(entries, list(class_names), True, params)
+
+
 def with_codes(plan: Plan, codes: tuple[float, ...] | None, sweep: Sweep | None) -> Plan:
     """A code model's plan: fixed continuous codes, and with a sweep every planned image becomes a
     row of ``sweep.steps`` images (indices row * steps + step) of the row's categorical value."""

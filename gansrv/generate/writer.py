@@ -33,6 +33,7 @@ from gansrv.runtime.codes import codes_for
 from gansrv.runtime.generator import Generator, noise
 
 MANIFEST = "gansrv-dataset.json"
+USAGE = "usage"  # the manifest's advice on training with the set (see usage())
 FORMAT_VERSION = 2  # 2: PNGs encoded by encode_png (zlib), not Pillow: other bytes, same pixels
 _OUR_FILE = re.compile(r"\d{6}\.png")
 # Writer threads share the GIL: on a 16-core GPU machine 2 threads wrote ~6,700-9,000 PNGs/s and 16
@@ -56,7 +57,24 @@ def manifest_for(plan: Plan, model: Path, seed: int, truncation: float | None, f
                 "truncation": truncation, "plan": plan.params}
     if fmt == "imagefolder" and level != DEFAULT_LEVEL:
         manifest["png_compression"] = level
+    manifest[USAGE] = usage()
     return manifest
+
+
+def usage() -> dict:
+    """How to train on the dataset (advice, not identity: a dataset written before it resumes)."""
+    from gansrv.metrics.recipe import RECOMMENDED_MIX
+
+    return {"synthetic": True, "recommended_mix": RECOMMENDED_MIX,
+            "how": f"mix about {RECOMMENDED_MIX:.0%} of these images into every training batch of "
+                   f"real ones rather than concatenating the sets (measured: README, the low-data "
+                   f"recipe; check with gansrv eval --real-limit N --mix F)"}
+
+
+def _identity(manifest: object) -> object:
+    if not isinstance(manifest, dict):
+        return manifest
+    return {k: v for k, v in manifest.items() if k != USAGE}
 
 
 def check_destination(out: Path, manifest: dict, overwrite: bool, name: str = MANIFEST,
@@ -77,7 +95,7 @@ def check_destination(out: Path, manifest: dict, overwrite: bool, name: str = MA
             old = json.loads(mpath.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             old = None
-    if old == manifest:
+    if _identity(old) == _identity(manifest):
         return False
     if not overwrite:
         what = "another dataset" if old is not None else f"files that {tool} did not write"
@@ -323,7 +341,7 @@ def _meta_row(plan: Plan, index: int, label: int, seed: int, model_name: str,
     row: dict = {"file_name": plan.file_name(index, label)}
     if plan.conditional:
         row.update(label=label, class_name=plan.class_names[label])
-    row.update(index=index, seed=seed, model=model_name)
+    row.update(index=index, seed=seed, model=model_name, synthetic=True)
     if codes is not None:  # code models: the continuous codes (float32 values, written exactly)
         row["codes"] = [float(v) for v in codes]
         if plan.sweep is not None:

@@ -131,6 +131,69 @@ def _train(images: np.ndarray, labels: np.ndarray, num_classes: int, recipe: Rec
     return model.eval()
 
 
+def train_mixed(real: tuple[np.ndarray, np.ndarray], fake: tuple[np.ndarray, np.ndarray] | None,
+                mix: float, steps: int, num_classes: int, recipe: Recipe | None = None,
+                log: Callable[[str], None] | None = None) -> SmallCNN:
+    """The same network and optimiser for a fixed number of ``steps``, each batch holding
+    round(``mix`` * batch) generated images and the rest real: how a user mixes a synthetic set
+    into a small labelled one. ``fake`` None or ``mix`` 0 trains on real images only, for the same
+    steps, so a gain is never bought with more updates. Each source is drawn in its own seeded
+    shuffled epochs; ``real``/``fake`` are (uint8 NCHW images, labels)."""
+    recipe = recipe or Recipe()
+    saved = torch.get_num_threads()
+    torch.set_num_threads(recipe.threads)
+    try:
+        return _train_mixed(real, fake if mix > 0 else None, mix, steps, num_classes, recipe, log)
+    finally:
+        torch.set_num_threads(saved)
+
+
+class _Draws:
+    """Endless batches of one source: shuffled epochs from a seeded generator."""
+
+    def __init__(self, images: np.ndarray, labels: np.ndarray, gen: torch.Generator):
+        self.x, self.y = to_unit(images), torch.from_numpy(np.asarray(labels, dtype=np.int64))
+        self.gen, self.order, self.pos = gen, torch.empty(0, dtype=torch.long), 0
+
+    def take(self, k: int) -> tuple[torch.Tensor, torch.Tensor]:
+        parts = []
+        while k > 0:
+            if self.pos >= len(self.order):
+                self.order, self.pos = torch.randperm(len(self.x), generator=self.gen), 0
+            idx = self.order[self.pos:self.pos + k]
+            self.pos += len(idx)
+            k -= len(idx)
+            parts.append(idx)
+        idx = torch.cat(parts)
+        return self.x[idx], self.y[idx]
+
+
+def _train_mixed(real, fake, mix, steps, num_classes, recipe, log) -> SmallCNN:
+    torch.manual_seed(recipe.seed)
+    gen = torch.Generator().manual_seed(recipe.seed + 1)
+    reals = _Draws(*real, gen)
+    fakes = None if fake is None else _Draws(*fake, gen)
+    model = build(recipe, reals.x.shape[1], num_classes, reals.x.shape[2])
+    opt = torch.optim.Adam(model.parameters(), lr=recipe.lr)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, recipe.lr, total_steps=steps)
+    bs = recipe.batch_size
+    k = 0 if fakes is None else min(bs, max(1, round(mix * bs)))
+    model.train()
+    for _ in range(steps):
+        x, y = reals.take(bs - k) if k < bs else (reals.x[:0], reals.y[:0])
+        if k:
+            fx, fy = fakes.take(k)
+            x, y = torch.cat([x, fx]), torch.cat([y, fy])
+        loss = F.cross_entropy(model(random_shift(x, recipe.shift, gen)), y)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        sched.step()
+    if log:
+        log(f"  classifier: {steps} steps, {k}/{bs} generated per batch, last loss {loss.item():.4f}")
+    return model.eval()
+
+
 @torch.no_grad()
 def predict(model: nn.Module, images: np.ndarray, batch_size: int = 1000) -> np.ndarray:
     """Predicted labels (int64, N) for uint8 (N, C, H, W) images."""

@@ -36,6 +36,10 @@ class Options:
     k: int = 3
     recipe: Recipe = field(default_factory=Recipe)
     batch_size: int = 256
+    # the low-data augmentation protocol (either set): the aug classifiers see only the first
+    # real_limit real training images, and a mix share of every batch is generated
+    real_limit: int | None = None
+    mix: float | None = None
 
 
 def parse_metrics(text: str) -> list[str]:
@@ -83,6 +87,7 @@ def evaluate(gen: Generator, split: Split, opts: Options, log: Log) -> dict[str,
     if min(opts.n, len(split.test)) <= opts.k:
         raise UserError(f"--n ({opts.n}) and the held-out images ({len(split.test)}) must both "
                         f"outnumber --k ({opts.k})")
+    _check_low_data(split, opts, metrics)
     evaluator = get_evaluator(split.train, opts.recipe, log)
     fake, asked = generate(gen, opts.n, opts.seed, opts.batch_size)
     out: dict[str, Any] = {
@@ -122,11 +127,48 @@ def run_metrics(evaluator: Evaluator, split: Split, fake: np.ndarray, asked: np.
         out["class_accuracy"] = float(np.mean(fake_pred == asked))
     if "cas" in metrics:
         out.update(_cas(evaluator, split, fake, asked, opts, log))
-    if "aug" in metrics:
+    if "aug" in metrics and (opts.real_limit is not None or opts.mix is not None):
+        out.update(low_data_gain(split, fake, asked, opts, log))
+    elif "aug" in metrics:
         aug = _classifier_accuracy(np.concatenate([split.train.images, fake]),
                                    np.concatenate([split.train.labels, asked]), split, opts.recipe, log)
         out["aug_accuracy"], out["aug_gain"] = aug, aug - out["evaluator_accuracy"]
+        out["aug_real_accuracy"] = out["evaluator_accuracy"]
     return out
+
+
+def _check_low_data(split: Split, opts: Options, metrics: Sequence[str]) -> None:
+    if opts.real_limit is None and opts.mix is None:
+        return
+    if "aug" not in metrics:
+        raise UserError("--real-limit and --mix set up the aug metric; add aug to --metrics")
+    if opts.real_limit is not None and opts.real_limit > len(split.train):
+        raise UserError(f"--real-limit {opts.real_limit} is more than the {len(split.train)} "
+                        f"training images")
+
+
+def low_data_gain(split: Split, fake: np.ndarray, asked: np.ndarray, opts: Options, log: Log
+                  ) -> dict[str, Any]:
+    """The augmentation gain as a user gets it: a classifier on the first ``real_limit`` real
+    images alone, and the same classifier for the same number of steps with a ``mix`` share of
+    every batch generated (default: the generated images' share of the union, i.e. the two sets
+    concatenated). Steps: the recipe's epochs over the union of both sets."""
+    from gansrv.metrics import classifier
+
+    limit = len(split.train) if opts.real_limit is None else opts.real_limit
+    real = (split.train.images[:limit], split.train.labels[:limit])
+    mix = len(fake) / (limit + len(fake)) if opts.mix is None else opts.mix
+    bs = opts.recipe.batch_size
+    steps = opts.recipe.epochs * -(-(limit + len(fake)) // bs)
+    log(f"augmentation: {limit} real images, {mix:.2f} generated per batch, {steps} steps each")
+    accuracy = {}
+    for name, share in (("real", 0.0), ("aug", mix)):
+        model = classifier.train_mixed(real, (fake, asked), share, steps, split.num_classes,
+                                       opts.recipe, log)
+        accuracy[name] = classifier.accuracy(model, split.test.images, split.test.labels)
+    return {"aug_accuracy": accuracy["aug"], "aug_real_accuracy": accuracy["real"],
+            "aug_gain": accuracy["aug"] - accuracy["real"], "aug_real_images": limit,
+            "aug_mix": mix, "aug_steps": steps}
 
 
 def code_figures(codes: np.ndarray, fake_pred: np.ndarray, test_labels: np.ndarray,

@@ -14,6 +14,11 @@ from dataclasses import asdict, dataclass
 # part of every cache key, so an old evaluator is never mistaken for a new one.
 ARCH_VERSION = 1
 MAX_EPOCHS = 100
+# The share of generated images per training batch that `gansrv generate` recommends in its
+# manifest: 25 % beat concatenating 10,000 generated images to 500 real ones (+0.75 points where
+# concatenation lost 0.35) and 75 % (-1.25) in issue 17's runs; the low-data rows of
+# docs/benchmarks.md are measured at this mix (README: the low-data recipe).
+RECOMMENDED_MIX = 0.25
 
 
 @dataclass(frozen=True)

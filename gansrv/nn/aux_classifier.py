@@ -121,6 +121,10 @@ def _adversarial(D: nn.Module, x: torch.Tensor) -> torch.Tensor:
     return D.adversarial(x) if hasattr(D, "adversarial") else D(x)
 
 
+def _same(x: torch.Tensor) -> torch.Tensor:
+    return x
+
+
 def _update(opt: torch.optim.Optimizer, loss: torch.Tensor) -> None:
     opt.zero_grad(set_to_none=True)
     loss.backward()
@@ -139,7 +143,9 @@ def classifier_gan_step(ctx, batch, latent_dim: int, d_steps: int = 1, c_steps: 
     non-saturating -log D(G(z, y)) (or -mean f(G(z, y))) + ``class_weight`` * CE(C(G(z, y)), y).
     With ``twin_weight`` > 0 (TAC-GAN; D must have a twin head): D's update also minimises
     CE(C_twin(G(z, y)), y) on its fakes, and G's loss subtracts ``twin_weight`` times that CE.
-    The first D and C updates use `batch`; each further update draws a fresh real batch.
+    The first D and C updates use `batch`; each further update draws a fresh real batch. With the
+    data-efficient mechanism on (:mod:`gansrv.nn.data_efficient`), every image D and C see (real or
+    generated, in every update) goes through its augmentation first.
     Logged: ``loss_d``, ``loss_c``, ``loss_g`` (its class part as ``loss_g_class``), ``real_acc``
     (C on the real batch) and ``fake_acc`` (G's images classified as asked); with a twin head also
     ``loss_twin`` (its CE on the fakes of D's update, before that update), ``twin_acc`` (its accuracy
@@ -152,11 +158,14 @@ def classifier_gan_step(ctx, batch, latent_dim: int, d_steps: int = 1, c_steps: 
     twin = twin_weight > 0
     if twin and getattr(ctx.modules["D"], "twin", None) is None:
         raise ValueError("twin_weight > 0 needs a D with a twin class head")
+    from gansrv.nn import data_efficient
+
     wasserstein = loss == "wasserstein"
-    row, outs = _d_updates(ctx, batch, latent_dim, d_steps, wasserstein, clip, twin)
-    row.update(_c_updates(ctx, batch, c_steps))
+    aug = data_efficient.augmenter(ctx)
+    row, outs = _d_updates(ctx, batch, latent_dim, d_steps, wasserstein, clip, twin, aug)
+    row.update(_c_updates(ctx, batch, c_steps, aug))
     row.update(_g_updates(ctx, batch[0].size(0), latent_dim, g_steps, wasserstein, class_weight,
-                          twin_weight))
+                          twin_weight, aug))
     if wasserstein:
         row["wasserstein"] = torch.stack([r.mean() - f.mean() for r, f in outs]).mean().item()
     else:
@@ -166,21 +175,23 @@ def classifier_gan_step(ctx, batch, latent_dim: int, d_steps: int = 1, c_steps: 
 
 
 def _d_updates(ctx, batch, latent_dim: int, steps: int, wasserstein: bool, clip: float | None,
-               twin: bool = False):
+               twin: bool = False, aug=_same):
     """D against fakes of uniformly drawn labels; returns its last loss and every (real, fake) output.
 
     With ``twin``, the same pass over the fakes feeds the twin head, trained by D's optimizer to
     read the label each fake was generated with (``loss_d`` logs the adversarial part only)."""
+    from gansrv.nn import data_efficient
+
     G, D = ctx.modules["G"], ctx.modules["D"]
-    outs, twin_hits = [], []
+    outs, twin_hits, row = [], [], {}
     for i in range(steps):
         x, _ = batch if i == 0 else ctx.next_batch()
         n = x.size(0)
         with torch.no_grad():
             z = ctx.randn(n, latent_dim)
             yf = ctx.fake_labels(n)
-            fake = G(z, yf)
-        real_out = _adversarial(D, x)
+            fake = aug(G(z, yf))
+        real_out = _adversarial(D, aug(x))
         if twin:
             fake_out, _, twin_logits = D.heads(fake)  # the class head's output goes unused
         else:
@@ -196,19 +207,21 @@ def _d_updates(ctx, batch, latent_dim: int, steps: int, wasserstein: bool, clip:
         if clip is not None:
             clip_weights_(D, clip)
         outs.append((real_out.detach(), fake_out.detach()))
-    row = {"loss_d": loss_d.item()}
+        row.update(data_efficient.observe(ctx, real_out, fake_out.detach().mean() if wasserstein
+                                          else 0.0))
+    row["loss_d"] = loss_d.item()
     if twin:
         row.update(loss_twin=loss_twin.item(), twin_acc=torch.stack(twin_hits).mean().item())
     return row, outs
 
 
-def _c_updates(ctx, batch, steps: int) -> dict[str, float]:
+def _c_updates(ctx, batch, steps: int, aug=_same) -> dict[str, float]:
     """The classifier on real images and their labels only."""
     C = ctx.modules.get("C", ctx.modules["D"])
     hits = []
     for i in range(steps):
         x, y = batch if i == 0 else ctx.next_batch()
-        logits = C.class_logits(x)
+        logits = C.class_logits(aug(x))
         loss_c = F.cross_entropy(logits, y)
         _update(ctx.optimizers["C"], loss_c)
         hits.append((logits.detach().argmax(1) == y).float().mean())
@@ -216,7 +229,7 @@ def _c_updates(ctx, batch, steps: int) -> dict[str, float]:
 
 
 def _g_updates(ctx, n: int, latent_dim: int, steps: int, wasserstein: bool,
-               class_weight: float, twin_weight: float = 0.0) -> dict[str, float]:
+               class_weight: float, twin_weight: float = 0.0, aug=_same) -> dict[str, float]:
     """G fools D and makes C read the labels it was given; D and C are frozen meanwhile.
 
     With ``twin_weight`` > 0, G also *raises* the twin head's CE on its images: the twin term
@@ -227,7 +240,7 @@ def _g_updates(ctx, n: int, latent_dim: int, steps: int, wasserstein: bool,
         m.requires_grad_(False)
     for _ in range(steps):
         yf = ctx.fake_labels(n)
-        fake = G(ctx.randn(n, latent_dim), yf)
+        fake = aug(G(ctx.randn(n, latent_dim), yf))
         twin_logits = None
         if twin_weight > 0:  # one pass through the shared trunk gives all three heads
             adv, class_logits, twin_logits = D.heads(fake)

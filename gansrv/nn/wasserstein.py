@@ -102,7 +102,15 @@ def wasserstein_step(ctx, batch, generate: Callable, critic: Callable, latent_di
     mean(f(fake)) averaged over the critic updates (for a 1-Lipschitz critic a lower bound of W_1,
     the "meaningful loss" that should fall as samples improve) and, with a penalty, ``gp`` and the
     mean and spread of the interpolates' gradient norms (``grad_norm``, ``grad_norm_std``).
+    With the data-efficient mechanism on (:mod:`gansrv.nn.data_efficient`) the critic sees real
+    and generated images through its augmentation (the penalty's interpolates lie between the
+    augmented pair); its ADA signal is the share of real images scored above the fakes' mean (a
+    critic's outputs are defined up to a constant).
     """
+    from gansrv.nn import data_efficient
+
+    aug = data_efficient.augmenter(ctx)
+    logged: dict[str, float] = {}
     opt_d, opt_g = ctx.optimizers["D"], ctx.optimizers["G"]
     D = ctx.modules["D"]
     conditional = batch[1] is not None if conditional is None else conditional
@@ -112,6 +120,7 @@ def wasserstein_step(ctx, batch, generate: Callable, critic: Callable, latent_di
         n, y = x.size(0), y if conditional else None
         with torch.no_grad():
             fake = generate(ctx.randn(n, latent_dim), y)
+        x, fake = aug(x), aug(fake)
         real_out, fake_out = critic(x, y), critic(fake, y)
         loss_d = critic_loss(loss, real_out, fake_out)
         if gp_weight > 0:
@@ -125,16 +134,18 @@ def wasserstein_step(ctx, batch, generate: Callable, critic: Callable, latent_di
         if clip is not None:
             clip_weights_(D, clip)
         gaps.append((real_out.mean() - fake_out.mean()).detach())
+        logged = data_efficient.observe(ctx, real_out, fake_out.detach().mean())
     D.requires_grad_(False)
     z = ctx.randn(n, latent_dim)
     yf = ctx.fake_labels(n) if conditional else None
-    loss_g = generator_loss_wasserstein(critic(generate(z, yf), yf))
+    loss_g = generator_loss_wasserstein(critic(aug(generate(z, yf)), yf))
     opt_g.zero_grad(set_to_none=True)
     loss_g.backward()
     opt_g.step()
     D.requires_grad_(True)
     # one device sync per generator step: the per-update values stay tensors until here
-    out = {"loss_d": loss_d.item(), "loss_g": loss_g.item(), "wasserstein": torch.stack(gaps).mean().item()}
+    out = {"loss_d": loss_d.item(), "loss_g": loss_g.item(),
+           "wasserstein": torch.stack(gaps).mean().item(), **logged}
     if norms:
         all_norms = torch.cat(norms)
         out.update(gp=torch.stack(gps).mean().item(), grad_norm=all_norms.mean().item(),

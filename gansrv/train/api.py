@@ -60,6 +60,7 @@ def train(family: Family, config: Any, opts: TrainOptions, named: dict | None = 
     check_config(config)
     family.validate(config, None)
     data = _load_data(family, config, opts, named)
+    config = family.resolve_config(config, data.spec())
     family.validate(config, data.spec())
     pick_device(opts.device)
     out = Path(opts.out) if opts.out else rundir.default_out(family.name)

@@ -30,10 +30,11 @@ from dataclasses import dataclass
 from gansrv import hookimpl
 from gansrv.family import option
 from gansrv.nn.classifier_family import ClassifierGANFamily
+from gansrv.nn.data_efficient import AugmentOptions
 
 
 @dataclass
-class Config:
+class Config(AugmentOptions):
     latent_dim: int = option(100, "Size of the noise vector z.", min=1, max=4096)
     image_size: int = option(28, "Resolution.", choices=(28, 32, 64))
     g_width: int = option(64, "Base channel width of G.", min=1, max=1024)

@@ -6,8 +6,10 @@ and joins it there (for the conv D as a projection term, Miyato & Koyama 2018). 
 ``input`` with Adam lr 4e-4: at 300 s of 2-core training it gave CAS 0.968-0.980 (three seeds)
 where ``hidden`` at 2e-4 gave 0.927-0.945, with recall 0.81-0.82 instead of 0.55-0.63 — the
 projection D let G settle on few writing styles per class (docs/benchmarks.md). ``--ema`` exports
-a moving average of G's weights, ``--augment`` shifts D's inputs; both are off by default, since
-neither raised CAS on MNIST at 5,000 steps (docs/benchmarks.md).
+a moving average of G's weights; off by default, since it did not raise CAS on MNIST at 5,000 steps
+(docs/benchmarks.md). ``--augment`` is the shared data-efficient mechanism
+(:mod:`gansrv.nn.data_efficient`, on by default for small training sets); runs saved when it was a
+pixel count load as the translation they trained with.
 """
 
 from __future__ import annotations
@@ -16,12 +18,13 @@ from dataclasses import dataclass
 
 from gansrv import hookimpl
 from gansrv.family import ExportSpec, Family, Kind, option
+from gansrv.nn.data_efficient import AugmentOptions
 
 EMA = "G_ema"  # module name of the moving average of G's weights (checkpoint key prefix too)
 
 
 @dataclass
-class Config:
+class Config(AugmentOptions):
     backbone: str = option("conv", "Network type.", choices=("conv", "mlp"))
     label_at: str = option("input", "Where y joins the networks (input: measured best CAS, see "
                            "docs/benchmarks.md).", choices=("hidden", "input"))
@@ -35,8 +38,6 @@ class Config:
     d_steps: int = option(1, "D updates per generator step (mlp notes: 1:1 beat 2:1).", min=1, max=100)
     g_steps: int = option(1, "G updates per generator step.", min=1, max=100)
     label_smoothing: float = option(0.0, "One-sided label smoothing of D's real targets.", min=0.0, max=0.5)
-    augment: int = option(0, "Shift real and generated images by up to N pixels before D "
-                           "(DiffAugment translation; 0: off).", min=0, max=8)
     ema: float = option(0.0, "Decay of a moving average of G's weights to sample and export "
                         "instead of G's last weights (e.g. 0.999; 0: off).", min=0.0, max=0.99999)
 
@@ -48,6 +49,16 @@ class CGAN(Family):
     Config = Config
     smoke_args = ("--g-width", "16", "--d-width", "16")
     needs_labels = True
+
+    def saved_config(self, values):
+        """Runs saved when ``--augment N`` was a pixel count (0: off) load as the translation-only,
+        always-on policy they trained with, which draws the same random shifts."""
+        old = values.get("augment")
+        if isinstance(old, int) and not isinstance(old, bool):
+            values = {**values, "augment": "on" if old else "off"}
+            if old:
+                values.update(augment_policy="translation", augment_target=0.0, augment_shift=old)
+        return super().saved_config(values)
 
     def build(self, config, data):
         from gansrv_plugins.cgan import models
@@ -64,14 +75,7 @@ class CGAN(Family):
         from gansrv.nn.losses import adversarial_step
 
         G, D, c = ctx.modules["G"], ctx.modules["D"], ctx.config
-        if c.augment:
-            from gansrv.nn.augment import translate
-
-            def judge(x, y):
-                return D(translate(x, c.augment, ctx), y)
-        else:
-            judge = D
-        losses = adversarial_step(ctx, batch, G, judge, c.latent_dim, c.d_steps, c.g_steps,
+        losses = adversarial_step(ctx, batch, G, D, c.latent_dim, c.d_steps, c.g_steps,
                                   c.label_smoothing)
         if EMA in ctx.modules:
             ema_update(ctx.modules[EMA], G, c.ema, ctx.step)

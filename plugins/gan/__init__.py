@@ -11,10 +11,11 @@ from dataclasses import dataclass
 
 from gansrv import hookimpl
 from gansrv.family import ExportSpec, Family, Kind, option
+from gansrv.nn.data_efficient import AugmentOptions
 
 
 @dataclass
-class Config:
+class Config(AugmentOptions):
     latent_dim: int = option(100, "Size of the noise vector z.", min=1, max=4096)
     image_size: int = option(28, "Images are resized to this side length.", min=4, max=256)
     g_hidden: str = option("256,512,1024", "Hidden layer widths of G, comma-separated.")
