@@ -175,7 +175,7 @@ def test_manifest_names_the_model_and_records_only_a_non_default_level(tmp_path:
     plan = conditional_plan(4)
     base = {"format_version": writer.FORMAT_VERSION, "tool": "gansrv generate", "format": "imagefolder",
             "model": "m.onnx", "model_sha256": sha256_file(model), "seed": 3, "truncation": 0.5,
-            "plan": plan.params}
+            "plan": plan.params, "usage": writer.usage()}
     assert writer.manifest_for(plan, model, 3, 0.5, "imagefolder") == base
     assert writer.manifest_for(plan, model, 3, 0.5, "imagefolder", DEFAULT_LEVEL) == base
     assert writer.manifest_for(plan, model, 3, 0.5, "imagefolder", 9) == {**base, "png_compression": 9}
@@ -186,10 +186,10 @@ def test_metadata_rows_in_their_fixed_key_order() -> None:
     plan = conditional_plan(4)
     row = writer._meta_row(plan, 3, 1, 7, "m.onnx")
     assert list(row.items()) == [("file_name", "dog/000003.png"), ("label", 1), ("class_name", "dog"),
-                                 ("index", 3), ("seed", 7), ("model", "m.onnx")]
+                                 ("index", 3), ("seed", 7), ("model", "m.onnx"), ("synthetic", True)]
     plain = make_plan(n=2, per_class=None, classes=None, class_names=["0"], conditional=False)
     assert writer._meta_row(plain, 1, -1, 0, "g.onnx") == {"file_name": "images/000001.png", "index": 1,
-                                                         "seed": 0, "model": "g.onnx"}
+                                                         "seed": 0, "model": "g.onnx", "synthetic": True}
     codes = np.array([0.25, -1.5], dtype=np.float32)
     swept = with_codes(plan, None, Sweep(0, (-2.0, -1.0, 0.0, 1.0, 2.0)))
     row = writer._meta_row(swept, 13, 0, 7, "m.onnx", codes)
