@@ -15,6 +15,7 @@ pixel count load as the translation they trained with.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 from gansrv import hookimpl
 from gansrv.family import ExportSpec, Family, Kind, option
@@ -25,6 +26,7 @@ EMA = "G_ema"  # module name of the moving average of G's weights (checkpoint ke
 
 @dataclass
 class Config(AugmentOptions):
+    labelled_samples: ClassVar[bool] = True  # every sample has a class: --augment auto is off
     backbone: str = option("conv", "Network type.", choices=("conv", "mlp"))
     label_at: str = option("input", "Where y joins the networks (input: measured best CAS, see "
                            "docs/benchmarks.md).", choices=("hidden", "input"))

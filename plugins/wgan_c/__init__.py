@@ -15,6 +15,7 @@ and a run's config reads as what it is. The update and the export graphs are acg
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 from gansrv import hookimpl
 from gansrv.family import option
@@ -24,6 +25,7 @@ from gansrv.nn.data_efficient import AugmentOptions
 
 @dataclass
 class Config(AugmentOptions):
+    labelled_samples: ClassVar[bool] = True  # every sample has a class: --augment auto is off
     latent_dim: int = option(100, "Size of the noise vector z.", min=1, max=4096)
     image_size: int = option(28, "Resolution.", choices=(28, 32, 64))
     g_width: int = option(64, "Base channel width of G.", min=1, max=1024)
