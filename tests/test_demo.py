@@ -251,7 +251,7 @@ def test_app_and_generation_never_import_torch(exports, tmp_path: Path):  # noqa
 
 
 def test_command_module_and_help_import_nothing_heavy():
-    code = ("import sys\nimport gansrv.demo.command\n"
+    code = ("import sys\nimport gansrv.cli.demo\n"
             "assert not {'numpy', 'onnxruntime', 'gradio'} & set(sys.modules)\n"
             "from click.testing import CliRunner\nfrom gansrv.cli import cli\n"
             "r = CliRunner().invoke(cli, ['demo', '--help'])\nassert r.exit_code == 0, r.output\n"

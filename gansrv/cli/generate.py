@@ -10,6 +10,7 @@ from pathlib import Path
 
 import click
 
+from gansrv.cli.options import progress_option, provider_option
 from gansrv.generate.plan import DEFAULT_LEVEL, MAX_BATCH, MAX_SEED, MAX_WORKERS, default_workers
 
 
@@ -36,7 +37,7 @@ from gansrv.generate.plan import DEFAULT_LEVEL, MAX_BATCH, MAX_SEED, MAX_WORKERS
 @click.option("--shard", default=None, help="K/N: write only images with index % N == K-1.")
 @click.option("--overwrite", is_flag=True,
               help="Replace another gansrv dataset (or write into a non-empty folder).")
-@click.option("--provider", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)
+@provider_option()
 @click.option("--workers", type=int, default=None,
               help=f"PNG writers working while the model runs (1..{MAX_WORKERS}; default: the CPU "
                    f"count, at most 8); threads for small jobs, processes from 3 writers and 4,096 "
@@ -44,7 +45,7 @@ from gansrv.generate.plan import DEFAULT_LEVEL, MAX_BATCH, MAX_SEED, MAX_WORKERS
 @click.option("--compression", type=click.IntRange(0, 9), default=DEFAULT_LEVEL, show_default=True,
               help="PNG zlib level: 0 stores the pixels (fastest, ~4x larger 28x28 digits), 9 the "
                    "smallest files; the pixels are the same at every level.")
-@click.option("--progress/--no-progress", default=True, show_default=True, help="Show the progress bar.")
+@progress_option()
 @click.option("--codes", default=None,
               help="Code models: the continuous codes of every image, comma-separated (default: each "
                    "image's drawn from the training prior by (seed, index)).")

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import click
 
+from gansrv.cli.options import provider_option
+
 MAX_INPUTS = 1_000_000
 
 
@@ -81,8 +83,7 @@ def _same_channels(arrays: list) -> list:
               help="Also write the kept predictions, with every class probability, to this JSON file.")
 @click.option("--batch-size", type=int, default=256, show_default=True,
               help="Images per inference call (1..4096).")
-@click.option("--provider", type=click.Choice(["auto", "cpu", "cuda"]), default="auto",
-              show_default=True)
+@provider_option()
 def classify(model: Path, inputs: tuple[Path, ...], recursive: bool, min_confidence: float,
              json_out: Path | None, batch_size: int, provider: str) -> None:
     """Label images with an exported classifier (MODEL: <name>.classifier.onnx, e.g. from acgan).

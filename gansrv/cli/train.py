@@ -113,7 +113,7 @@ def _config_options(family: Family) -> list[click.Option]:
 def _load_config_file(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
     if not value:
         return
-    from gansrv.configfile import read_config_file
+    from gansrv.cli.configfile import read_config_file
 
     values = read_config_file(value)
     known = {p.name for p in ctx.command.params}
