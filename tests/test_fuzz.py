@@ -29,7 +29,6 @@ from hypothesis import strategies as st
 
 from gansrv.errors import UserError
 from tests.conftest import run
-from tests.exported_models import exports  # noqa: F401 - the session fixture
 
 
 @pytest.fixture(scope="module")

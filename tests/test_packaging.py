@@ -17,8 +17,6 @@ from pathlib import Path
 
 import pytest
 
-from tests.exported_models import exports  # noqa: F401 - the session fixture
-
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover
