@@ -6,7 +6,7 @@ RUN ?= runs/quickstart
 
 .PHONY: install quickstart test lint bench mutation
 
-$(BIN)/gansrv: pyproject.toml constraints.txt
+$(BIN)/gansrv: pyproject.toml setup.py constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q -c constraints.txt -e ".[train,gpu,dev]"
 	@touch $@

@@ -75,8 +75,8 @@ def end_to_end(family: str, onnx_path: Path, root: Path, n: int, batch: int,
     print(f"$ {command}", flush=True)
     cli_s, _ = run_gansrv(args, quiet=True)
 
+    from gansrv.cli.generate import generate as generate_cmd
     from gansrv.generate import writer
-    from gansrv.generate.command import generate as generate_cmd
     from gansrv.generate.plan import DEFAULT_LEVEL, default_workers
 
     sweep = {}

@@ -1,13 +1,24 @@
-"""Finding families: a plugin-manager factory over the ``gansrv`` entry-point group.
+"""Finding families: a plugin-manager factory over the built-in family folders and the ``gansrv``
+entry-point group.
 
-Entry points are loaded one by one (not with pluggy's bulk loader) so that a broken plugin costs a
+Built-in families are the sub-packages of ``gansrv_plugins`` (the checkout's ``plugins/`` folder),
+found by scanning that package: adding a built-in family is adding its folder, with no line to edit
+in pyproject.toml. Each is registered as its own plugin, named like its folder with ``-`` for ``_``
+(``wgan_gp`` -> ``wgan-gp``), before any entry point, so a third-party plugin can never take their
+names. Third-party plugins are found through the ``gansrv`` entry-point group; both kinds register
+their families through the same hook, ``gansrv_register_families``.
+
+Plugins are loaded one by one (not with pluggy's bulk loader) so that a broken plugin costs a
 one-line warning, not the whole CLI. Set ``GANSRV_TRACE_HOOKS=1`` to print every hook call.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import importlib
+import importlib.util
 import os
+import pkgutil
 import sys
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
@@ -21,6 +32,8 @@ from gansrv.errors import UserError
 from gansrv.family import Family, Kind
 
 GROUP = "gansrv"
+BUILTIN_PACKAGE = "gansrv_plugins"  # the plugins/ folder, installed under this name
+BUILTIN_DIST = "gansrv"  # the distribution that ships it
 
 
 @dataclass
@@ -49,35 +62,60 @@ def make_plugin_manager() -> pluggy.PluginManager:
     return pm
 
 
-def _builtin_first(ep) -> tuple[bool, str]:
-    """Built-in families load first, so a third-party plugin can never take their names."""
-    return ((ep.dist.name if ep.dist is not None else "?") != "gansrv", ep.name)
+def builtin_plugins() -> list[tuple[str, str]]:
+    """(plugin name, module) of every family folder in ``gansrv_plugins``, sorted by folder name."""
+    spec = importlib.util.find_spec(BUILTIN_PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
+        return []
+    folders = sorted(m.name for m in pkgutil.iter_modules(spec.submodule_search_locations) if m.ispkg)
+    return [(folder.replace("_", "-"), f"{BUILTIN_PACKAGE}.{folder}") for folder in folders]
 
 
-def _load_entry_points(pm: pluggy.PluginManager, problems: list[str]) -> dict[str, str]:
-    """Register each entry point's module; returns plugin name -> providing distribution."""
+def _register(pm: pluggy.PluginManager, name: str, load: Any, dist: str, problems: list[str]) -> bool:
+    """Import one plugin module and register it under ``name``; a failure is one problem line."""
+    try:
+        module = load()
+        pm.register(module, name=name)
+        pm.check_pending()
+    except Exception as exc:  # a plugin's bug must not take the CLI down
+        if pm.get_plugin(name) is not None:
+            pm.unregister(name=name)
+        problems.append(f"plugin {name!r} from {dist} failed to load: {type(exc).__name__}: {exc}")
+        return False
+    return True
+
+
+def _load_builtins(pm: pluggy.PluginManager, problems: list[str]) -> dict[str, str]:
+    """Register each built-in family folder; returns plugin name -> providing distribution."""
     dists: dict[str, str] = {}
-    seen: set[tuple[str, str]] = set()
+    for name, module in builtin_plugins():
+        if pm.is_blocked(name) or pm.get_plugin(name) is not None:
+            continue
+        if _register(pm, name, lambda m=module: importlib.import_module(m), BUILTIN_DIST, problems):
+            dists[name] = BUILTIN_DIST
+    return dists
+
+
+def _builtin_first(ep) -> tuple[bool, str]:
+    """gansrv's own entry points (none since issue 18; an older install may list some) first."""
+    return ((ep.dist.name if ep.dist is not None else "?") != BUILTIN_DIST, ep.name)
+
+
+def _load_entry_points(pm: pluggy.PluginManager, problems: list[str],
+                       dists: dict[str, str]) -> dict[str, str]:
+    """Register each entry point's module after the built-ins (``dists``, extended and returned)."""
+    seen: set[tuple[str, str]] = {(name, module) for name, module in builtin_plugins()}
     for ep in sorted(entry_points(group=GROUP), key=_builtin_first):
         dist = ep.dist.name if ep.dist is not None else "?"
         if (ep.name, ep.value) in seen or pm.is_blocked(ep.name):
-            continue  # the same distribution seen twice on sys.path
+            continue  # the same distribution seen twice on sys.path, or a built-in listed again
         seen.add((ep.name, ep.value))
         if ep.name in dists or pm.get_plugin(ep.name) is not None:
             problems.append(f"plugin {ep.name!r} from {dist} ignored: the entry point name "
                             f"{ep.name!r} is already used by {dists.get(ep.name, 'another plugin')}")
             continue
-        try:
-            module = ep.load()
-            pm.register(module, name=ep.name)
-            pm.check_pending()
-        except Exception as exc:  # a plugin's bug must not take the CLI down
-            if pm.get_plugin(ep.name) is not None:
-                pm.unregister(name=ep.name)
-            problems.append(f"plugin {ep.name!r} from {dist} failed to load: "
-                            f"{type(exc).__name__}: {exc}")
-            continue
-        dists[ep.name] = dist
+        if _register(pm, ep.name, ep.load, dist, problems):
+            dists[ep.name] = dist
     return dists
 
 
@@ -135,7 +173,7 @@ def load_registry(extra_plugins: list[Any] | None = None) -> Registry:
     pm = make_plugin_manager()
     for plugin in extra_plugins or []:
         pm.register(plugin)
-    dists = _load_entry_points(pm, reg.problems)
+    dists = _load_entry_points(pm, reg.problems, _load_builtins(pm, reg.problems))
     _collect_families(pm, reg, dists)
     _collect_datasets(pm, reg)
     reg.manager = pm

@@ -1,8 +1,13 @@
-"""Shared test helpers: the real CLI through click's runner, paths to the shared data."""
+"""Shared test helpers and fixtures: the real CLI through click's runner, paths to the shared data
+(skipping when it is absent), a file-size limit, and the session fixture of exported smoke models
+(``exports``, from tests/exported_models.py) for every test module."""
 
 from __future__ import annotations
 
+import contextlib
 import json
+import resource
+import signal
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +19,7 @@ from gansrv.cli import cli
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
 MNIST = SHARED_DATA / "mnist"
+FACADES = SHARED_DATA / "facades-mini"
 
 
 def run(*args: str, expect: int | None = 0) -> Result:
@@ -22,6 +28,30 @@ def run(*args: str, expect: int | None = 0) -> Result:
     if expect is not None:
         assert result.exit_code == expect, (result.exit_code, result.output, result.stderr)
     return result
+
+
+def generate(model: Path, out: Path, *args: object, expect: int | None = 0) -> Result:
+    """`gansrv generate MODEL --out OUT --no-progress ARGS` (see run)."""
+    return run("generate", model, "--out", out, "--no-progress", *args, expect=expect)
+
+
+def metrics_rows(run_dir: Path) -> list[dict]:
+    """A run's metrics.jsonl, one dict per logged row."""
+    return [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+
+
+@contextlib.contextmanager
+def file_size_limit(limit: int):
+    """RLIMIT_FSIZE: a write past ``limit`` bytes is cut short, then fails with EFBIG (as on a full
+    quota), instead of the SIGXFSZ that would end the test process."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    old_handler = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (limit, hard))
+    try:
+        yield
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+        signal.signal(signal.SIGXFSZ, old_handler)
 
 
 def train_and_resume(family: str, root: Path, steps: int, *common: object) -> tuple[Path, Path]:
@@ -67,8 +97,29 @@ def one_line_error(result: Result, code: int = 2) -> str:
     return errors[0]
 
 
-@pytest.fixture
-def mnist() -> Path:
+def _shared_mnist() -> Path:
     if not (MNIST / "t10k-images-idx3-ubyte.gz").is_file():
         pytest.skip(f"shared MNIST data not found at {MNIST}")
     return MNIST
+
+
+@pytest.fixture
+def mnist() -> Path:
+    return _shared_mnist()
+
+
+@pytest.fixture(scope="session")
+def mnist_dir() -> Path:
+    """The shared MNIST folder, for module- and session-scoped fixtures (skips when absent)."""
+    return _shared_mnist()
+
+
+@pytest.fixture
+def facades() -> Path:
+    if not (FACADES / "train").is_dir():
+        pytest.skip(f"shared facades data not found at {FACADES}")
+    return FACADES
+
+
+# last: exported_models imports this module's helpers
+from tests.exported_models import exports  # noqa: E402, F401 - the session fixture, for every module

@@ -11,15 +11,18 @@ from __future__ import annotations
 import os
 import shutil
 import socket
+import subprocess
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import gradio_client
+import httpx
 import pytest
 
 from gansrv.demo.models import DemoModel, Limits, load_models
-from tests.exported_models import exports  # noqa: F401 - the session fixture
 
 LIMITS = Limits(max_images=32, max_steps=8, concurrency=4, queue_size=32, max_upload_bytes=1024**2)
 
@@ -59,3 +62,17 @@ def demo_server(exports, tmp_path_factory: pytest.TempPathFactory) -> Iterator[D
         yield DemoServer(url, models, LIMITS, app)
     finally:
         app.close()
+
+
+def wait_for_client(url: str, proc: subprocess.Popen, timeout: float = 90):
+    """A gradio_client for the demo process ``proc`` serves at ``url``, once it answers."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            pytest.fail(f"demo exited with {proc.returncode}: {proc.stderr.read()}")
+        try:
+            httpx.get(url + "gradio_api/info", timeout=2).raise_for_status()
+            return gradio_client.Client(url, verbose=False)
+        except httpx.HTTPError:
+            time.sleep(0.3)
+    pytest.fail("demo did not answer within 90 s")

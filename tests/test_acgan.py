@@ -18,8 +18,7 @@ from gansrv.generate.writer import encode_png
 from gansrv.runtime import Classifier, read_info
 from gansrv.train.checkpoint import latest_checkpoint, load_state
 from gansrv.train.load import load_run
-from tests.conftest import MNIST, REPO, one_line_error, run
-from tests.exported_models import exports  # noqa: F401 - the session fixture
+from tests.conftest import REPO, one_line_error, run
 
 TRAIN, HELD_OUT = 8000, 2000
 # 60 steps of batch 64 (< 1 epoch of the first 8,000 images), widths 16: the classifier head measured
@@ -27,13 +26,6 @@ TRAIN, HELD_OUT = 8000, 2000
 # (the default) and 89.45 % with --twin-weight 0 (OMP_NUM_THREADS=1, 2026-11-30); the bar leaves
 # room for thread-order noise.
 STEPS, MIN_ACCURACY = 60, 0.75
-
-
-@pytest.fixture(scope="module")
-def mnist_dir() -> Path:
-    if not (MNIST / "t10k-images-idx3-ubyte.gz").is_file():
-        pytest.skip(f"shared MNIST data not found at {MNIST}")
-    return MNIST
 
 
 @pytest.fixture(scope="module")

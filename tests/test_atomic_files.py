@@ -11,14 +11,13 @@ import errno
 import json
 import os
 import re
-import resource
-import signal
 import threading
 from pathlib import Path
 
 import pytest
 
 from gansrv import atomic
+from tests.conftest import file_size_limit
 
 
 def umask() -> int:
@@ -79,20 +78,6 @@ def test_a_failed_rename_keeps_the_target_and_removes_the_temporary_file(tmp_pat
         atomic.write_bytes(target, b"data")
     assert (target / "inside").read_text() == "kept"
     assert leftovers(tmp_path) == []
-
-
-@contextlib.contextmanager
-def file_size_limit(limit: int):
-    """RLIMIT_FSIZE: a write past ``limit`` bytes is cut short, then fails with EFBIG (as on a full
-    quota), instead of the SIGXFSZ that would end the test process."""
-    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
-    old_handler = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
-    resource.setrlimit(resource.RLIMIT_FSIZE, (limit, hard))
-    try:
-        yield
-    finally:
-        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
-        signal.signal(signal.SIGXFSZ, old_handler)
 
 
 @pytest.mark.parametrize("durable", [True, False])

@@ -14,14 +14,10 @@ from gansrv.data import load_dataset
 from gansrv.nn import energy as E
 from gansrv.runtime import Generator, load
 from gansrv.train.load import load_run
-from tests.conftest import assert_loss_plot, one_line_error, run, train_and_resume
+from tests.conftest import assert_loss_plot, metrics_rows, one_line_error, run, train_and_resume
 
 SMALL = ("--g-width", "8", "--d-width", "8", "--code-dim", "8", "--no-progress")
 WIDTH16 = ("--g-width", "16", "--d-width", "16", "--code-dim", "16", "--no-progress")
-
-
-def _rows(run_dir: Path) -> list[dict]:
-    return [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
 
 
 def _state(run_dir: Path) -> dict:
@@ -62,7 +58,7 @@ def test_pretraining_lowers_real_energy_and_the_scorer_flags_inverted_digits(tmp
     curve = _state(out)["pretrain_energy"]
     assert len(curve) == 40
     assert curve[-5:].mean() < 0.7 * curve[:5].mean(), curve
-    assert _rows(out)[0]["energy_real"] < curve[0]
+    assert metrics_rows(out)[0]["energy_real"] < curve[0]
 
     scorer = tmp_path / "m.onnx"
     run("export", out, "-o", scorer, "--with-discriminator")
@@ -87,7 +83,7 @@ def test_began_k_follows_its_control_law_and_m_falls(tmp_path, mnist):
     out = tmp_path / "run"
     run("train", "began", "--data", mnist, "--limit", "1024", "--batch-size", "32", "--steps", "60",
         "--log-every", "1", "--sample-every", "0", "--out", out, *WIDTH16)
-    rows = _rows(out)
+    rows = metrics_rows(out)
     k = 0.0
     for r in rows:
         k = min(1.0, max(0.0, k + 1e-3 * (0.5 * r["energy_real"] - r["loss_g"])))  # defaults
@@ -104,7 +100,7 @@ def test_resume_repeats_an_uninterrupted_run_exactly(tmp_path, family, extra):
     common = ("--data", "digits", "--limit", "256", "--batch-size", "16", "--log-every", "1",
               "--checkpoint-every", "5", "--sample-every", "0", *SMALL, *extra)
     full, part = train_and_resume(family, tmp_path, 10, *common)
-    a, b = _rows(full), _rows(part)
+    a, b = metrics_rows(full), metrics_rows(part)
     assert [r["step"] for r in b] == list(range(1, 11))
     keys = [k for k in a[0] if k not in ("time", "it_s")]
     for ra, rb in zip(a, b):

@@ -15,7 +15,6 @@ from gansrv.runtime import Generator, noise
 from gansrv.train.load import load_run
 from gansrv_plugins.cgan import EMA
 from tests.conftest import run, train_and_resume
-from tests.exported_models import exports  # noqa: F401 - the session fixture
 
 SMALL = ("--g-width", "16", "--d-width", "16", "--limit", "256", "--batch-size", "32",
          "--no-progress", "--sample-every", "0")

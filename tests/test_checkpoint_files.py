@@ -25,7 +25,7 @@ from gansrv.train.checkpoint import (
     load_weights,
     save_checkpoint,
 )
-from tests.test_atomic_files import file_size_limit
+from tests.conftest import file_size_limit
 
 
 def modules(seed: int) -> dict[str, torch.nn.Module]:

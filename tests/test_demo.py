@@ -15,7 +15,6 @@ import re
 import socket
 import subprocess
 import sys
-import time
 import zipfile
 from pathlib import Path
 
@@ -28,8 +27,7 @@ from gansrv.demo import actions
 from gansrv.demo.limits import DEFAULT_THREADS
 from gansrv.demo.models import load_models
 from tests.conftest import REPO, one_line_error, run
-from tests.demo_server import demo_server, free_port, model_files  # noqa: F401 - fixtures
-from tests.exported_models import exports  # noqa: F401 - the session fixture
+from tests.demo_server import demo_server, free_port, model_files, wait_for_client  # noqa: F401 - fixtures
 
 gradio_client = pytest.importorskip("gradio_client")
 # gradio's queue calls pandas with options pandas 3 deprecates; not ours to fix
@@ -172,7 +170,7 @@ def test_checkout_entry_serves_on_loopback(exports, tmp_path: Path):  # noqa: F8
                              "--port", str(port), "--provider", "cpu"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path)
     try:
-        client = _wait_for_client(f"http://127.0.0.1:{port}/", proc)
+        client = wait_for_client(f"http://127.0.0.1:{port}/", proc)
         assert client.predict(api_name="/ping") == "pong"
         assert client.predict("dcgan-digits", 0, 2, 0, actions.ALL_CLASSES, api_name="/generate")[1]["image"]
         # bound to loopback only, read from the kernel's socket table (no second interface needed)
@@ -218,19 +216,6 @@ def _non_loopback_address() -> str | None:
     return None if addr.startswith("127.") else addr
 
 
-def _wait_for_client(url: str, proc: subprocess.Popen, timeout: float = 90):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            pytest.fail(f"demo exited with {proc.returncode}: {proc.stderr.read()}")
-        try:
-            httpx.get(url + "gradio_api/info", timeout=2).raise_for_status()
-            return gradio_client.Client(url, verbose=False)
-        except httpx.HTTPError:
-            time.sleep(0.3)
-    pytest.fail("demo did not answer within 90 s")
-
-
 def test_app_and_generation_never_import_torch(exports, tmp_path: Path):  # noqa: F811
     folder = model_files(exports, tmp_path / "m")
     code = (
@@ -251,7 +236,7 @@ def test_app_and_generation_never_import_torch(exports, tmp_path: Path):  # noqa
 
 
 def test_command_module_and_help_import_nothing_heavy():
-    code = ("import sys\nimport gansrv.demo.command\n"
+    code = ("import sys\nimport gansrv.cli.demo\n"
             "assert not {'numpy', 'onnxruntime', 'gradio'} & set(sys.modules)\n"
             "from click.testing import CliRunner\nfrom gansrv.cli import cli\n"
             "r = CliRunner().invoke(cli, ['demo', '--help'])\nassert r.exit_code == 0, r.output\n"

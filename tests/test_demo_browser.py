@@ -19,7 +19,6 @@ from PIL import Image
 
 from tests.conftest import REPO
 from tests.demo_server import demo_server  # noqa: F401 - the session fixture
-from tests.exported_models import exports  # noqa: F401 - the session fixture
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",

@@ -20,9 +20,7 @@ import numpy as np
 import pytest
 
 from gansrv.demo import actions
-from tests.demo_server import free_port, model_files
-from tests.exported_models import exports  # noqa: F401 - the session fixture
-from tests.test_demo import _wait_for_client
+from tests.demo_server import free_port, model_files, wait_for_client
 
 gradio_client = pytest.importorskip("gradio_client")
 pytestmark = pytest.mark.filterwarnings("ignore:.*(no_silent_downcasting|copy keyword)")
@@ -47,7 +45,7 @@ def loaded_server(exports, tmp_path_factory):  # noqa: F811
                              "--concurrency", "4", "--queue-size", str(CLIENTS * 2)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
-        _wait_for_client(f"http://127.0.0.1:{port}/", proc)
+        wait_for_client(f"http://127.0.0.1:{port}/", proc)
         yield f"http://127.0.0.1:{port}/", proc.pid
     finally:
         proc.terminate()

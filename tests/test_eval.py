@@ -23,7 +23,6 @@ from gansrv.metrics.recipe import Recipe
 from gansrv.metrics.split import Split
 from gansrv.runtime import read_info
 from tests.conftest import MNIST, one_line_error, run
-from tests.exported_models import exports  # noqa: F401 - the session fixture
 
 FAST = ("--classifier-epochs", "1", "--n", "200", "--test-limit", "400")
 QUIET = lambda msg: None  # noqa: E731

@@ -16,7 +16,7 @@ from gansrv.runtime import read_info
 from gansrv.runtime.session import session
 from gansrv.train.load import load_run
 from tests.conftest import one_line_error, run
-from tests.exported_models import FAMILIES, exports  # noqa: F401 - the session fixture
+from tests.exported_models import FAMILIES
 
 
 def _conditional(family: str, saved: dict) -> bool:

@@ -29,7 +29,6 @@ from hypothesis import strategies as st
 
 from gansrv.errors import UserError
 from tests.conftest import run
-from tests.exported_models import exports  # noqa: F401 - the session fixture
 
 
 @pytest.fixture(scope="module")
@@ -273,7 +272,7 @@ def test_image_headers_claiming_any_size(width, height, mut):
 @given(text=st.text(max_size=300), suffix=st.sampled_from([".toml", ".yaml", ".yml", ".json"]))
 @time_limited
 def test_config_files(text, suffix):
-    from gansrv.configfile import read_config_file
+    from gansrv.cli.configfile import read_config_file
 
     with tempfile.TemporaryDirectory() as d:
         p = Path(d, "c" + suffix)

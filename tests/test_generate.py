@@ -14,8 +14,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tests.conftest import REPO, one_line_error, run
-from tests.exported_models import exports  # noqa: F401 - the session fixture
+from tests.conftest import REPO, generate, one_line_error
 
 
 def files(root: Path, pattern: str = "*/*.png") -> dict[str, bytes]:
@@ -36,13 +35,9 @@ def gan(exports) -> Path:  # noqa: F811
     return exports("gan").generator
 
 
-def gen(model: Path, out: Path, *args: str, expect: int | None = 0):
-    return run("generate", model, "--out", out, "--no-progress", *args, expect=expect)
-
-
 def test_layout_metadata_and_torchvision_style_labels(cgan: Path, tmp_path: Path) -> None:
     out = tmp_path / "ds"
-    gen(cgan, out, "--n", "25", "--seed", "3")
+    generate(cgan, out, "--n", "25", "--seed", "3")
     pngs = files(out)
     assert len(pngs) == 25
     rows = [json.loads(line) for line in (out / "metadata.jsonl").read_text().splitlines()]
@@ -80,7 +75,7 @@ def test_png_encoder_round_trips_through_pillow(channels: int) -> None:
 
 def test_pngs_get_umask_permissions(cgan: Path, tmp_path: Path) -> None:
     """Temporary files must not leave datasets readable by their owner only (as mkstemp's 0600)."""
-    gen(cgan, tmp_path / "ds", "--n", "2")
+    generate(cgan, tmp_path / "ds", "--n", "2")
     umask = os.umask(0)
     os.umask(umask)
     modes = {stat.S_IMODE(p.stat().st_mode) for p in (tmp_path / "ds").rglob("*.png")}
@@ -88,21 +83,21 @@ def test_pngs_get_umask_permissions(cgan: Path, tmp_path: Path) -> None:
 
 
 def test_batch_size_and_workers_do_not_change_bytes(cgan: Path, tmp_path: Path) -> None:
-    gen(cgan, tmp_path / "a", "--n", "12", "--batch-size", "1", "--workers", "1")
-    gen(cgan, tmp_path / "b", "--n", "12", "--batch-size", "64", "--workers", "5")
+    generate(cgan, tmp_path / "a", "--n", "12", "--batch-size", "1", "--workers", "1")
+    generate(cgan, tmp_path / "b", "--n", "12", "--batch-size", "64", "--workers", "5")
     assert everything(tmp_path / "a") == everything(tmp_path / "b")
 
 
 def test_resume_is_byte_identical(cgan: Path, tmp_path: Path) -> None:
     fresh, resumed = tmp_path / "fresh", tmp_path / "resumed"
-    gen(cgan, fresh, "--n", "20")
-    gen(cgan, resumed, "--n", "20")
+    generate(cgan, fresh, "--n", "20")
+    generate(cgan, resumed, "--n", "20")
     for p in sorted(resumed.glob("*/*.png"))[::3]:
         p.unlink()
     (resumed / "3" / ".000013.png.abc.tmp").write_bytes(b"half")  # a killed run's temp file
     meta = resumed / "metadata.jsonl"
     meta.write_bytes(meta.read_bytes()[:100])
-    result = gen(cgan, resumed, "--n", "20")
+    result = generate(cgan, resumed, "--n", "20")
     assert "7 images written, 13 already there" in result.stdout
     assert everything(resumed) == everything(fresh)
 
@@ -110,23 +105,23 @@ def test_resume_is_byte_identical(cgan: Path, tmp_path: Path) -> None:
 def test_resume_after_power_loss_regenerates_empty_and_cut_pngs(cgan: Path, tmp_path: Path) -> None:
     """PNGs are renamed into place without a per-file fsync; a power loss can leave them empty or cut."""
     fresh, resumed = tmp_path / "fresh", tmp_path / "resumed"
-    gen(cgan, fresh, "--n", "10")
-    gen(cgan, resumed, "--n", "10")
+    generate(cgan, fresh, "--n", "10")
+    generate(cgan, resumed, "--n", "10")
     pngs = sorted(resumed.glob("*/*.png"))
     pngs[0].write_bytes(b"")
     pngs[1].write_bytes(pngs[1].read_bytes()[:-5])
-    result = gen(cgan, resumed, "--n", "10")
+    result = generate(cgan, resumed, "--n", "10")
     assert "2 images written, 8 already there" in result.stdout
     assert everything(resumed) == everything(fresh)
 
 
 def test_shards_union_to_the_single_run(cgan: Path, tmp_path: Path) -> None:
-    gen(cgan, tmp_path / "all", "--n", "17")
+    generate(cgan, tmp_path / "all", "--n", "17")
     union: dict[str, bytes] = {}
     meta = []
     for k in (1, 2, 3):
         d = tmp_path / f"s{k}"
-        gen(cgan, d, "--n", "17", "--shard", f"{k}/3", "--batch-size", "4")
+        generate(cgan, d, "--n", "17", "--shard", f"{k}/3", "--batch-size", "4")
         part = files(d)
         assert all(int(name[-10:-4]) % 3 == k - 1 for name in part)
         assert not set(part) & set(union)
@@ -136,28 +131,28 @@ def test_shards_union_to_the_single_run(cgan: Path, tmp_path: Path) -> None:
     # documented merge: cat the shard metadata files and sort the lines
     assert "".join(sorted(meta)) == (tmp_path / "all" / "metadata.jsonl").read_text()
     # shards write the same manifest, so shard 2 may be run into shard 1's folder
-    gen(cgan, tmp_path / "s1", "--n", "17", "--shard", "2/3")
+    generate(cgan, tmp_path / "s1", "--n", "17", "--shard", "2/3")
 
 
 def test_classes_and_per_class(cgan: Path, tmp_path: Path) -> None:
     out = tmp_path / "ds"
-    gen(cgan, out, "--per-class", "3", "--classes", "7,2")
+    generate(cgan, out, "--per-class", "3", "--classes", "7,2")
     rows = [json.loads(line) for line in (out / "metadata.jsonl").read_text().splitlines()]
     assert sorted((r["index"], r["label"]) for r in rows) == [(0, 7), (1, 7), (2, 7), (3, 2), (4, 2), (5, 2)]
     assert sorted(d.name for d in out.iterdir() if d.is_dir()) == ["2", "7"]
     out2 = tmp_path / "ds2"
-    gen(cgan, out2, "--n", "5", "--classes", "1,4")
+    generate(cgan, out2, "--n", "5", "--classes", "1,4")
     rows2 = [json.loads(x) for x in (out2 / "metadata.jsonl").read_text().splitlines()]
     assert [r["label"] for r in sorted(rows2, key=lambda r: r["index"])] == [1, 4, 1, 4, 1]
 
 
 def test_unconditional_layout(gan: Path, tmp_path: Path) -> None:
     out = tmp_path / "u"
-    gen(gan, out, "--n", "4")
+    generate(gan, out, "--n", "4")
     assert sorted(files(out)) == [f"images/{i:06d}.png" for i in range(4)]
     row = json.loads((out / "metadata.jsonl").read_text().splitlines()[0])
     assert set(row) == {"file_name", "index", "seed", "model", "synthetic"}
-    one_line_error(gen(gan, tmp_path / "v", "--per-class", "2", expect=None))
+    one_line_error(generate(gan, tmp_path / "v", "--per-class", "2", expect=None))
     assert not (tmp_path / "v").exists()
 
 
@@ -171,7 +166,7 @@ def test_unconditional_layout(gan: Path, tmp_path: Path) -> None:
                                   ["--n", "3", "--compression", "-1"]])
 def test_bad_inputs_write_nothing(cgan: Path, tmp_path: Path, args: list[str]) -> None:
     out = tmp_path / "ds"
-    one_line_error(gen(cgan, out, *args, expect=None))
+    one_line_error(generate(cgan, out, *args, expect=None))
     assert not out.exists()
 
 
@@ -179,16 +174,16 @@ def test_refuses_foreign_or_other_dataset_without_overwrite(cgan: Path, tmp_path
     out = tmp_path / "ds"
     out.mkdir()
     (out / "notes.txt").write_text("mine")
-    one_line_error(gen(cgan, out, "--n", "3", expect=None))
+    one_line_error(generate(cgan, out, "--n", "3", expect=None))
     assert [p.name for p in out.iterdir()] == ["notes.txt"]
     other = tmp_path / "other"
-    gen(cgan, other, "--n", "3", "--seed", "1")
+    generate(cgan, other, "--n", "3", "--seed", "1")
     before = everything(other)
-    one_line_error(gen(cgan, other, "--n", "3", "--seed", "2", expect=None))
+    one_line_error(generate(cgan, other, "--n", "3", "--seed", "2", expect=None))
     assert everything(other) == before
-    gen(cgan, other, "--n", "2", "--seed", "2", "--overwrite")
+    generate(cgan, other, "--n", "2", "--seed", "2", "--overwrite")
     fresh = tmp_path / "fresh"
-    gen(cgan, fresh, "--n", "2", "--seed", "2")
+    generate(cgan, fresh, "--n", "2", "--seed", "2")
     assert everything(other) == everything(fresh)
 
 
@@ -205,7 +200,7 @@ def test_compression_levels_keep_pixels_and_are_separate_datasets(cgan: Path, tm
     one level is not resumed at another (the manifest differs), while the default level's manifest
     stays what it was before the option existed."""
     for level in ("0", "6", "9"):
-        gen(cgan, tmp_path / level, "--n", "20", "--compression", level)
+        generate(cgan, tmp_path / level, "--n", "20", "--compression", level)
     sizes = {z: sum(len(b) for b in files(tmp_path / z).values()) for z in ("0", "6", "9")}
     assert sizes["0"] > 2 * max(sizes["6"], sizes["9"])
     pixels = {z: [np.asarray(Image.open(tmp_path / z / n)) for n in files(tmp_path / z)] for z in ("0", "9")}
@@ -213,13 +208,13 @@ def test_compression_levels_keep_pixels_and_are_separate_datasets(cgan: Path, tm
     manifests = {z: json.loads((tmp_path / z / "gansrv-dataset.json").read_text()) for z in ("0", "6")}
     assert manifests["0"]["png_compression"] == 0 and "png_compression" not in manifests["6"]
     before = everything(tmp_path / "6")
-    one_line_error(gen(cgan, tmp_path / "6", "--n", "20", "--compression", "0", expect=None))
+    one_line_error(generate(cgan, tmp_path / "6", "--n", "20", "--compression", "0", expect=None))
     assert everything(tmp_path / "6") == before
 
 
 def test_npz(cgan: Path, tmp_path: Path) -> None:
-    gen(cgan, tmp_path / "png", "--n", "6")
-    gen(cgan, tmp_path / "npz", "--n", "6", "--format", "npz")
+    generate(cgan, tmp_path / "png", "--n", "6")
+    generate(cgan, tmp_path / "npz", "--n", "6", "--format", "npz")
     with np.load(tmp_path / "npz" / "data.npz") as data:
         assert data["images"].shape == (6, 28, 28, 1) and data["images"].dtype == np.uint8
         assert data["labels"].tolist() == [0, 1, 2, 3, 4, 5] and data["indices"].tolist() == list(range(6))
@@ -245,7 +240,7 @@ def test_generate_does_not_import_torch(cgan: Path, tmp_path: Path) -> None:
 def test_hugging_face_imagefolder_loads_the_dataset_as_is(cgan: Path, tmp_path: Path) -> None:
     """The real `datasets` loader, offline, reads images and our metadata columns (label included)."""
     out = tmp_path / "ds"
-    gen(cgan, out, "--per-class", "2", "--classes", "3,8", "--seed", "5")
+    generate(cgan, out, "--per-class", "2", "--classes", "3,8", "--seed", "5")
     code = (
         "import json, sys\n"
         "import numpy as np\n"

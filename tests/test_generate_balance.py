@@ -10,17 +10,12 @@ import numpy as np
 import pytest
 
 from gansrv.metrics.recipe import RECOMMENDED_MIX
-from tests.conftest import one_line_error, run
-from tests.exported_models import exports  # noqa: F401 - the session fixture
+from tests.conftest import generate, one_line_error
 
 
 @pytest.fixture(scope="module")
 def cgan(exports) -> Path:  # noqa: F811
     return exports("cgan").generator
-
-
-def gen(model: Path, out: Path, *args: object, expect: int | None = 0):
-    return run("generate", model, "--out", out, "--no-progress", *args, expect=expect)
 
 
 def labelled(path: Path, counts: dict[str, int]) -> Path:
@@ -32,7 +27,7 @@ def labelled(path: Path, counts: dict[str, int]) -> Path:
 
 def test_rows_are_synthetic_and_the_manifest_recommends_a_mix(cgan, tmp_path):
     out = tmp_path / "ds"
-    gen(cgan, out, "--n", 12)
+    generate(cgan, out, "--n", 12)
     rows = [json.loads(line) for line in (out / "metadata.jsonl").read_text().splitlines()]
     assert len(rows) == 12 and all(r["synthetic"] is True for r in rows)
     manifest = json.loads((out / "gansrv-dataset.json").read_text())
@@ -42,12 +37,12 @@ def test_rows_are_synthetic_and_the_manifest_recommends_a_mix(cgan, tmp_path):
 
 def test_a_dataset_written_before_the_advice_still_resumes(cgan, tmp_path):
     out = tmp_path / "ds"
-    gen(cgan, out, "--n", 6)
+    generate(cgan, out, "--n", 6)
     path = out / "gansrv-dataset.json"
     old = json.loads(path.read_text())
     del old["usage"]
     path.write_text(json.dumps(old))
-    result = gen(cgan, out, "--n", 6)
+    result = generate(cgan, out, "--n", 6)
     assert "0 images written, 6 already there" in result.stdout
     assert "usage" in json.loads(path.read_text())
 
@@ -55,7 +50,7 @@ def test_a_dataset_written_before_the_advice_still_resumes(cgan, tmp_path):
 def test_balance_to_tops_every_class_up_to_the_largest(cgan, tmp_path):
     data = labelled(tmp_path / "real.npz", {"0": 5, "1": 2, "2": 4})
     out = tmp_path / "ds"
-    gen(cgan, out, "--balance-to", data)
+    generate(cgan, out, "--balance-to", data)
     rows = [json.loads(line) for line in (out / "metadata.jsonl").read_text().splitlines()]
     per_class = {name: sum(r["class_name"] == name for r in rows) for name in ("0", "1", "2")}
     assert per_class == {"0": 0, "1": 3, "2": 1}
@@ -63,7 +58,7 @@ def test_balance_to_tops_every_class_up_to_the_largest(cgan, tmp_path):
     balance = json.loads((out / "gansrv-dataset.json").read_text())["plan"]["balance_to"]
     assert balance["real_counts"] == {"0": 5, "1": 2, "2": 4} and balance["target"] == 5
     assert balance["generated"] == {"0": 0, "1": 3, "2": 1}
-    again = gen(cgan, out, "--balance-to", data)  # same data, same plan: a resume
+    again = generate(cgan, out, "--balance-to", data)  # same data, same plan: a resume
     assert "0 images written, 4 already there" in again.stdout
 
 
@@ -74,13 +69,13 @@ def test_balance_to_tops_every_class_up_to_the_largest(cgan, tmp_path):
 ])
 def test_balance_to_bad_inputs_are_one_line(cgan, tmp_path, counts, args, expected):
     data = labelled(tmp_path / "real.npz", counts)
-    line = one_line_error(gen(cgan, tmp_path / "ds", "--balance-to", data, *args, expect=None))
+    line = one_line_error(generate(cgan, tmp_path / "ds", "--balance-to", data, *args, expect=None))
     assert expected in line, line
     assert not (tmp_path / "ds").exists()
 
 
 def test_balance_to_needs_a_conditional_model(exports, tmp_path):  # noqa: F811
     data = labelled(tmp_path / "real.npz", {"0": 3, "1": 1})
-    line = one_line_error(gen(exports("gan").generator, tmp_path / "ds", "--balance-to", data,
+    line = one_line_error(generate(exports("gan").generator, tmp_path / "ds", "--balance-to", data,
                               expect=None))
     assert "conditional" in line

@@ -20,7 +20,6 @@ from gansrv.runtime import Generator, noise
 from gansrv.runtime.codes import Sweep, codes_for, parse_sweep, prior_codes
 from gansrv.train.load import load_run
 from tests.conftest import MNIST, one_line_error, run, train_and_resume
-from tests.exported_models import exports  # noqa: F401 - the session fixture
 
 
 @pytest.fixture(scope="module")

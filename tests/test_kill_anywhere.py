@@ -21,7 +21,6 @@ from pathlib import Path
 import pytest
 
 from gansrv.generate.writer import complete_png
-from tests.exported_models import exports  # noqa: F401 - the session fixture
 
 GANSRV = str(Path(sys.executable).with_name("gansrv"))
 KILLS = 5

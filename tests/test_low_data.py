@@ -15,7 +15,6 @@ from gansrv.metrics.evaluate import Options, low_data_gain
 from gansrv.metrics.recipe import Recipe
 from gansrv.metrics.split import Split
 from tests.conftest import MNIST, one_line_error, run
-from tests.exported_models import exports  # noqa: F401 - the session fixture
 from tests.test_eval import FAST, QUIET, cache  # noqa: F401 - the module's evaluator cache
 
 

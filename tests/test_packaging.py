@@ -1,5 +1,6 @@
 """Packaging: every built-in family is found from the editable install and from a built wheel,
-both through the ``gansrv`` entry-point group, and nothing named ``plugins`` lands in site-packages.
+by scanning the ``gansrv_plugins`` package (a new family is a new folder under ``plugins/`` and
+nothing else: no line in pyproject.toml), and nothing named ``plugins`` lands in site-packages.
 """
 
 from __future__ import annotations
@@ -15,8 +16,6 @@ import zipfile
 from pathlib import Path
 
 import pytest
-
-from tests.exported_models import exports  # noqa: F401 - the session fixture
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -98,34 +97,28 @@ def check_builtins_found(found: dict, module_root: Path) -> None:
 
 # -- pyproject.toml ------------------------------------------------------------------------------
 
-def test_every_family_folder_is_a_package_and_an_entry_point():
+def test_pyproject_names_no_family():
+    """A built-in family is its folder alone: no entry point and no package line per family."""
     meta = pyproject()
-    packages = set(meta["tool"]["setuptools"]["packages"])
-    targets = set(meta["project"]["entry-points"]["gansrv"].values())
     assert family_folders(), "no family folders found under plugins/"
+    assert "gansrv" not in meta["project"].get("entry-points", {})
+    assert "packages" not in meta["tool"]["setuptools"]  # computed in setup.py from the folders
+    text = (REPO / "pyproject.toml").read_text()
     for folder in family_folders():
-        assert f"gansrv_plugins.{folder}" in packages, f"plugins/{folder}/ missing from packages"
-        assert f"gansrv_plugins.{folder}" in targets, f"plugins/{folder}/ has no gansrv entry point"
+        assert f"gansrv_plugins.{folder}" not in text, f"pyproject.toml names plugins/{folder}/"
 
 
-def test_every_entry_point_names_an_existing_family_folder():
-    for name, target in pyproject()["project"]["entry-points"]["gansrv"].items():
-        root, _, folder = target.partition(".")
-        assert root == "gansrv_plugins" and (PLUGINS_DIR / folder / "__init__.py").is_file(), \
-            f"entry point {name} = {target!r} names no plugins/<family>/ folder"
+def test_builtin_plugins_are_the_family_folders():
+    from gansrv.plugins import builtin_plugins
+
+    assert [module for _, module in builtin_plugins()] == \
+        [f"gansrv_plugins.{folder}" for folder in family_folders()]
 
 
 def test_package_dir_maps_plugins_to_a_namespaced_name():
     mapping = pyproject()["tool"]["setuptools"]["package-dir"]
     assert mapping.get("gansrv_plugins") == "plugins"
     assert "plugins" not in mapping
-
-
-def test_every_source_package_is_listed():
-    """The package list is explicit, so a new subpackage (gansrv/foo/) must be added by hand."""
-    packages = set(pyproject()["tool"]["setuptools"]["packages"])
-    missing = sorted(set(source_packages()) - packages)
-    assert missing == [], f"packages missing from [tool.setuptools] packages: {missing}"
 
 
 # -- editable install (the test environment) ----------------------------------------------------
@@ -165,24 +158,34 @@ def test_console_script_lists_builtin_families(tmp_path):
 
 # -- a built wheel --------------------------------------------------------------------------------
 
+def copy_project(dest: Path) -> None:
+    """What a build reads, copied from the checkout (a build writes build/ and egg-info into it)."""
+    skip = shutil.ignore_patterns("__pycache__", "*.egg-info", "build", "*.pyc")
+    for name in ("gansrv", "plugins"):
+        shutil.copytree(REPO / name, dest / name, ignore=skip)
+    for f in REPO.iterdir():
+        wanted = f.name in ("pyproject.toml", "setup.py") or f.name.startswith(("README", "LICENSE"))
+        if f.is_file() and wanted:
+            shutil.copy2(f, dest / f.name)
+
+
+def build_wheel(src: Path, dist: Path) -> Path:
+    res = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
+                          "--no-index", "--disable-pip-version-check", "-w", str(dist), str(src)],
+                         capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, f"{res.stdout}\n{res.stderr}"
+    [whl] = dist.glob("gansrv-*.whl")
+    return whl
+
+
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory) -> Path:
     """Build the project's wheel from a copy of the checkout (the build writes build/, egg-info)."""
     tmp = tmp_path_factory.mktemp("wheel")
     src = tmp / "src"
     src.mkdir()
-    skip = shutil.ignore_patterns("__pycache__", "*.egg-info", "build", "*.pyc")
-    for name in ("gansrv", "plugins"):
-        shutil.copytree(REPO / name, src / name, ignore=skip)
-    for f in REPO.iterdir():
-        if f.is_file() and (f.name == "pyproject.toml" or f.name.startswith(("README", "LICENSE"))):
-            shutil.copy2(f, src / f.name)
-    res = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
-                          "--no-index", "--disable-pip-version-check", "-w", str(tmp / "dist"),
-                          str(src)], capture_output=True, text=True, timeout=300)
-    assert res.returncode == 0, f"{res.stdout}\n{res.stderr}"
-    [whl] = (tmp / "dist").glob("gansrv-*.whl")
-    return whl
+    copy_project(src)
+    return build_wheel(src, tmp / "dist")
 
 
 @pytest.fixture(scope="module")
@@ -205,16 +208,16 @@ def test_wheel_has_namespaced_families_and_no_top_level_plugins(wheel):
         assert "plugins" not in zipfile.ZipFile(wheel).read(top).decode().split()
 
 
-def test_wheel_declares_every_family_entry_point(wheel):
+def test_wheel_declares_no_family_entry_point(wheel):
+    """Built-ins are found by scanning gansrv_plugins, so the wheel declares no 'gansrv' group."""
     with zipfile.ZipFile(wheel) as zf:
         [ep_file] = [n for n in zf.namelist() if n.endswith(".dist-info/entry_points.txt")]
         text = zf.read(ep_file).decode()
-    for folder in family_folders():
-        assert f"= gansrv_plugins.{folder}\n" in text + "\n", text
+    assert "[gansrv]" not in text and "gansrv_plugins" not in text, text
 
 
 def test_wheel_contains_every_source_module(wheel):
-    """A subpackage left out of [tool.setuptools] packages works editable but not from the wheel."""
+    """A subpackage left out of the package list (setup.py) would work editable but not from the wheel."""
     names = set(zipfile.ZipFile(wheel).namelist())
     missing = sorted(source_modules() - names)
     assert missing == [], f"modules missing from the wheel: {missing}"
@@ -235,6 +238,61 @@ def test_installed_wheel_cli_lists_families(wheel_site, tmp_path):
     assert res.returncode == 0 and res.stderr == "", res.stderr
     listed = {ln.split()[0]: ln.split()[-1] for ln in res.stdout.splitlines()[2:] if ln.strip()}
     assert len([p for p in listed.values() if p == "gansrv"]) >= len(family_folders()), res.stdout
+
+
+# -- a new family is one folder ----------------------------------------------------------------
+
+TEMPLATE = "wgan"  # a small family folder to copy; the copy's family is renamed NEW_FAMILY
+NEW_FOLDER, NEW_FAMILY = "wgan_copy", "wgan-copy"
+
+
+@pytest.fixture(scope="module")
+def project_with_new_family(tmp_path_factory) -> Path:
+    """A copy of the project with one more family folder (copied from TEMPLATE), nothing else."""
+    src = tmp_path_factory.mktemp("new-family") / "src"
+    src.mkdir()
+    copy_project(src)
+    shutil.copytree(src / "plugins" / TEMPLATE, src / "plugins" / NEW_FOLDER)
+    init = src / "plugins" / NEW_FOLDER / "__init__.py"
+    text, renamed = re.subn(rf"""\bname\s*=\s*["']{TEMPLATE}["']""", f'name = "{NEW_FAMILY}"',
+                            init.read_text(), count=1)
+    assert renamed == 1, f"no 'name = \"{TEMPLATE}\"' in plugins/{TEMPLATE}/__init__.py"
+    init.write_text(text)
+    return src
+
+
+def bare_venv(where: Path) -> Path:
+    """A venv without pip whose one .pth line makes this environment's packages (pip, setuptools,
+    click, pluggy, numpy, ...) importable: offline, and no gansrv of its own until installed."""
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(where)], check=True, timeout=120)
+    py = where / "bin" / "python"
+    site = subprocess.run([str(py), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
+                          capture_output=True, text=True, check=True).stdout.strip()
+    (Path(site) / "borrowed.pth").write_text(sysconfig.get_path("purelib") + "\n")
+    return py
+
+
+def families_listed(py: Path, cwd: Path) -> dict[str, str]:
+    """`gansrv families` in that interpreter: family -> providing package."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    res = subprocess.run([str(py), "-m", "gansrv", "families"], capture_output=True, text=True,
+                         env=env, cwd=cwd, timeout=120)
+    assert res.returncode == 0 and res.stderr == "", res.stderr
+    return {ln.split()[0]: ln.split()[-1] for ln in res.stdout.splitlines()[2:] if ln.strip()}
+
+
+@pytest.mark.parametrize("how", ["editable", "wheel"])
+def test_a_new_family_folder_is_listed_after_install(how, project_with_new_family, tmp_path):
+    src = project_with_new_family
+    py = bare_venv(tmp_path / "venv")
+    target = ["-e", str(src)] if how == "editable" else [str(build_wheel(src, tmp_path / "dist"))]
+    res = subprocess.run([str(py), "-m", "pip", "install", "--no-deps", "--no-build-isolation",
+                          "--no-index", "--disable-pip-version-check", *target],
+                         capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    assert res.returncode == 0, f"{res.stdout}\n{res.stderr}"
+    listed = families_listed(py, tmp_path)
+    assert listed.get(NEW_FAMILY) == "gansrv", listed
+    assert listed.get(TEMPLATE) == "gansrv", listed  # the folder it was copied from stays too
 
 
 # -- dependency sets: the base and the serving extras are torch-free ------------------------------

@@ -8,16 +8,7 @@ from PIL import Image
 
 from gansrv.data.paired import load_pairs
 from gansrv.errors import UserError
-from tests.conftest import SHARED_DATA, one_line_error, run
-
-FACADES = SHARED_DATA / "facades-mini"
-
-
-@pytest.fixture
-def facades():
-    if not (FACADES / "train").is_dir():
-        pytest.skip(f"shared facades data not found at {FACADES}")
-    return FACADES
+from tests.conftest import one_line_error, run
 
 
 def test_facades_ab_images_split_into_full_size_pairs(facades):

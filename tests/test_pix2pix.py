@@ -18,9 +18,8 @@ from PIL import Image
 from gansrv.errors import UserError
 from gansrv.runtime import Generator, Translator, read_info
 from gansrv.train.load import load_run
-from tests.conftest import MNIST, REPO, one_line_error, run
+from tests.conftest import REPO, one_line_error, run
 from tests.paired_tasks import edge_maps, mnist_digits, write_pair_folders
-from tests.test_paired_data import facades  # noqa: F401 - the fixture
 
 SMALL = ("--image-size", "20", "--crop-size", "16", "--ngf", "8", "--ndf", "8", "--patch", "16",
          "--batch-size", "16", "--no-progress")
@@ -32,13 +31,6 @@ class Exported:
     generator: Path
     discriminator: Path
     stdout: str
-
-
-@pytest.fixture(scope="module")
-def mnist_dir() -> Path:
-    if not (MNIST / "t10k-images-idx3-ubyte.gz").is_file():
-        pytest.skip(f"shared MNIST data not found at {MNIST}")
-    return MNIST
 
 
 @pytest.fixture(scope="module")

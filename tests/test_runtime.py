@@ -15,7 +15,6 @@ from gansrv.errors import UserError
 from gansrv.runtime import Generator, noise, read_info
 from gansrv.runtime import session as sessions
 from tests.conftest import REPO, one_line_error, run
-from tests.exported_models import exports  # noqa: F401 - the session fixture
 
 
 @pytest.fixture(scope="module")

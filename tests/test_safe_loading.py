@@ -10,7 +10,6 @@ import pytest
 
 from gansrv.errors import UserError
 from tests.conftest import REPO, one_line_error, run
-from tests.exported_models import exports  # noqa: F401 - the session fixture
 
 SOURCES = [p for root in ("gansrv", "plugins", "demos") for p in (REPO / root).rglob("*.py")]
 

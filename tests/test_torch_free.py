@@ -18,7 +18,6 @@ import pytest
 
 from gansrv.cli import cli
 from tests.conftest import REPO
-from tests.exported_models import exports  # noqa: F401 - the session fixture
 from tests.test_translate import model  # noqa: F401 - the hand-built translator fixture
 
 NEEDS_TORCH = {"train", "export"}

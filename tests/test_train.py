@@ -21,13 +21,9 @@ from gansrv.train.api import train
 from gansrv.train.pictures import read_metrics
 from gansrv_plugins.gan import GAN
 
-from .conftest import assert_loss_plot, one_line_error, run, train_and_resume
+from .conftest import assert_loss_plot, metrics_rows, one_line_error, run, train_and_resume
 
 FAST = ("--limit", "256", "--batch-size", "32", "--no-progress")
-
-
-def _rows(run_dir: Path) -> list[dict]:
-    return [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
 
 
 def test_run_dir_has_config_checkpoints_samples_and_curves(tmp_path):
@@ -40,7 +36,7 @@ def test_run_dir_has_config_checkpoints_samples_and_curves(tmp_path):
     assert len(cfg["data"]["fingerprint"]) == 64 and cfg["data"]["num_classes"] == 10
     assert {"gansrv", "torch", "python"} <= set(cfg["versions"])
     assert sorted(p.name for p in (out / "samples").iterdir()) == ["step-000003.png", "step-000006.png"]
-    assert [r["step"] for r in _rows(out)] == [2, 4, 6]
+    assert [r["step"] for r in metrics_rows(out)] == [2, 4, 6]
     assert_loss_plot(out)
     ckpt = out / "checkpoints" / (out / "checkpoints" / "latest").read_text().strip()
     assert ckpt.name == "step-00000006"
@@ -79,7 +75,7 @@ def test_sample_grid_has_one_labelled_row_per_class(tmp_path):
 def test_resume_repeats_an_uninterrupted_run_exactly(tmp_path, family, extra):
     common = ("--log-every", "1", "--checkpoint-every", "5", "--sample-every", "0", *FAST, *extra)
     full, part = train_and_resume(family, tmp_path, 10, *common)
-    a, b = _rows(full), _rows(part)
+    a, b = metrics_rows(full), metrics_rows(part)
     assert [r["step"] for r in b] == list(range(1, 11))
     for ra, rb in zip(a, b):
         for key in ("loss_d", "loss_g", "d_real", "d_fake"):
@@ -96,10 +92,10 @@ def test_rows_logged_after_the_last_checkpoint_of_a_killed_run_are_logged_once(t
     ckpts = part / "checkpoints"
     shutil.rmtree(ckpts / "step-00000008")
     (ckpts / "latest").write_text("step-00000005\n")
-    assert [r["step"] for r in _rows(part)] == list(range(1, 9))
+    assert [r["step"] for r in metrics_rows(part)] == list(range(1, 9))
     run("train", "gan", "--resume", part, "--steps", 10, "--no-progress")
-    assert [r["step"] for r in _rows(part)] == list(range(1, 11))
-    assert [r["loss_d"] for r in _rows(part)] == [r["loss_d"] for r in _rows(full)]
+    assert [r["step"] for r in metrics_rows(part)] == list(range(1, 11))
+    assert [r["loss_d"] for r in metrics_rows(part)] == [r["loss_d"] for r in metrics_rows(full)]
 
 
 def test_resume_refuses_other_family_and_finished_runs(tmp_path):
@@ -157,7 +153,7 @@ def test_ctrl_c_saves_a_checkpoint_and_resume_continues(tmp_path):
     stopped_at = int(latest.split("-")[1])
     assert stopped_at >= 1
     run("train", "gan", "--resume", out, "--steps", stopped_at + 2, "--no-progress")
-    assert _rows(out)[-1]["step"] == stopped_at + 2
+    assert metrics_rows(out)[-1]["step"] == stopped_at + 2
 
 
 def test_interrupted_extension_resumes_with_the_printed_command_to_the_same_weights(tmp_path):
@@ -177,8 +173,8 @@ def test_interrupted_extension_resumes_with_the_printed_command_to_the_same_weig
         str(_latest(part) / "weights.safetensors"))
     assert _latest(part).name == "step-00000300"
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
-    assert [r["step"] for r in _rows(part)] == list(range(1, 301))  # no row twice, none lost
-    assert [r["loss_g"] for r in _rows(part)] == [r["loss_g"] for r in _rows(full)]
+    assert [r["step"] for r in metrics_rows(part)] == list(range(1, 301))  # no row twice, none lost
+    assert [r["loss_g"] for r in metrics_rows(part)] == [r["loss_g"] for r in metrics_rows(full)]
 
 
 def _latest(run_dir: Path) -> Path:
@@ -287,7 +283,7 @@ def test_hyperparameter_bounds_from_config_file_and_python(tmp_path):
 def test_metrics_rate_is_the_rows_average(tmp_path):
     out = tmp_path / "run"
     run("train", "gan", "--steps", 40, "--log-every", 20, "--out", out, *FAST)
-    rows = _rows(out)
+    rows = metrics_rows(out)
     assert all(r["it_s"] > 0 for r in rows)
     # "time" is rounded to the millisecond; over 20 steps that is well inside 5 %.
     assert rows[1]["it_s"] == pytest.approx(20 / (rows[1]["time"] - rows[0]["time"]), rel=0.05)

@@ -16,7 +16,6 @@ from gansrv.nn.wasserstein import gradient_penalty, interpolates
 from gansrv.runtime import read_info
 from gansrv.train.load import load_run
 from tests.conftest import MNIST, assert_loss_plot, one_line_error, run, train_and_resume
-from tests.exported_models import exports  # noqa: F401 - the session fixture
 
 SMALL = ("--g-width", "8", "--d-width", "8")
 STEPS = 12

@@ -106,11 +106,11 @@ def test_missing_finds_what_a_resume_must_write_and_removes_temporaries(tmp_path
     for name, data in {"000000.png": png, "000002.png": png[:-3], "notes.tmp": b"mine",
                        ".hidden": b"mine", ".000004.png.77-88.tmp": png[:5], "000004.png": png}.items():
         (tmp_path / "cat" / name).write_bytes(data)
-    todo = writer._missing(tmp_path, plan, plan.entries)  # no dog/ folder at all
+    todo = writer.missing_entries(tmp_path, plan, plan.entries)  # no dog/ folder at all
     assert todo == [(1, 1), (2, 0), (3, 1), (5, 1)]
     assert sorted(os.listdir(tmp_path / "cat")) == [".hidden", "000000.png", "000002.png", "000004.png",
                                                     "notes.tmp"]
-    assert writer._missing(tmp_path, plan, [(0, 0), (4, 0)]) == []
+    assert writer.missing_entries(tmp_path, plan, [(0, 0), (4, 0)]) == []
 
 
 def test_clear_dataset_removes_only_what_a_dataset_consists_of(tmp_path: Path) -> None:
@@ -184,25 +184,25 @@ def test_manifest_names_the_model_and_records_only_a_non_default_level(tmp_path:
 
 def test_metadata_rows_in_their_fixed_key_order() -> None:
     plan = conditional_plan(4)
-    row = writer._meta_row(plan, 3, 1, 7, "m.onnx")
+    row = writer.meta_row(plan, 3, 1, 7, "m.onnx")
     assert list(row.items()) == [("file_name", "dog/000003.png"), ("label", 1), ("class_name", "dog"),
                                  ("index", 3), ("seed", 7), ("model", "m.onnx"), ("synthetic", True)]
     plain = make_plan(n=2, per_class=None, classes=None, class_names=["0"], conditional=False)
-    assert writer._meta_row(plain, 1, -1, 0, "g.onnx") == {"file_name": "images/000001.png", "index": 1,
+    assert writer.meta_row(plain, 1, -1, 0, "g.onnx") == {"file_name": "images/000001.png", "index": 1,
                                                          "seed": 0, "model": "g.onnx", "synthetic": True}
     codes = np.array([0.25, -1.5], dtype=np.float32)
     swept = with_codes(plan, None, Sweep(0, (-2.0, -1.0, 0.0, 1.0, 2.0)))
-    row = writer._meta_row(swept, 13, 0, 7, "m.onnx", codes)
+    row = writer.meta_row(swept, 13, 0, 7, "m.onnx", codes)
     assert row["codes"] == [0.25, -1.5] and row["sweep_row"] == 2 and isinstance(row["sweep_row"], int)
     assert list(row)[-2:] == ["codes", "sweep_row"]
-    assert "sweep_row" not in writer._meta_row(plan, 13, 0, 7, "m.onnx", codes)
+    assert "sweep_row" not in writer.meta_row(plan, 13, 0, 7, "m.onnx", codes)
 
 
 def test_batches_cover_the_entries_in_order() -> None:
     entries = [(i, 0) for i in range(7)]
-    assert list(writer._batches(entries, 3)) == [entries[0:3], entries[3:6], entries[6:7]]
-    assert list(writer._batches(entries, 7)) == [entries]
-    assert list(writer._batches([], 4)) == []
+    assert list(writer.batches(entries, 3)) == [entries[0:3], entries[3:6], entries[6:7]]
+    assert list(writer.batches(entries, 7)) == [entries]
+    assert list(writer.batches([], 4)) == []
 
 
 @pytest.mark.parametrize("workers, images, processes", [

@@ -15,7 +15,8 @@ MAX_IMAGE_PIXELS = 64 * 1024 * 1024  # per image: anything larger is treated as 
 MAX_FILES = 2_000_000
 
 
-def _images_in(folder: Path) -> list[Path]:
+def images_in(folder: Path) -> list[Path]:
+    """The image files directly inside ``folder`` (by suffix), sorted by name."""
     return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
 
 
@@ -34,7 +35,7 @@ def _open(path: Path, size: int | None):
                 mode = "L" if img.mode in ("1", "L", "LA", "I", "I;16", "F") else "RGB"
                 img = img.convert(mode)
                 if size is not None:
-                    img = _square(img, size)
+                    img = square_image(img, size)
                 return img
     except UserError:
         raise
@@ -59,9 +60,10 @@ def image_size(path: Path) -> tuple[int, int]:
     return width, height
 
 
-def open_image(path: Path):
-    """One image as grey (L) or RGB; unreadable files and decompression bombs are one UserError."""
-    return _open(path, None)
+def open_image(path: Path, size: int | None = None):
+    """One image as grey (L) or RGB, centre-cut and resized to ``size`` when given; unreadable files
+    and decompression bombs are one UserError."""
+    return _open(path, size)
 
 
 def open_square(path: Path, size: int):
@@ -69,7 +71,8 @@ def open_square(path: Path, size: int):
     return _open(path, size)
 
 
-def _square(img, size: int):
+def square_image(img, size: int):
+    """A PIL image centre-cut to a square and resized to size x size (LANCZOS), as training sees it."""
     from PIL import Image
 
     w, h = img.size
@@ -83,12 +86,12 @@ def load_folder(root: Path, size: int | None) -> Dataset:
     """Read every image; all must share one size unless `size` resizes them on the way in."""
     subdirs = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
     if subdirs:
-        groups = [(d.name, _images_in(d)) for d in subdirs]
+        groups = [(d.name, images_in(d)) for d in subdirs]
         groups = [(n, files) for n, files in groups if files]
         if not groups:
             raise UserError(f"{root}: no images in any class subfolder")
     else:
-        groups = [("", _images_in(root))]
+        groups = [("", images_in(root))]
         if not groups[0][1]:
             raise UserError(f"{root}: empty folder (no images and no class subfolders)")
     total = sum(len(files) for _, files in groups)

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from gansrv.data.dataset import Dataset, check_size
-from gansrv.data.folder import MAX_FILES, _images_in, _open, _square
+from gansrv.data.folder import MAX_FILES, images_in, open_image, square_image
 from gansrv.errors import UserError
 
 DIRECTIONS = ("AtoB", "BtoA")
@@ -67,7 +67,7 @@ def _as_chw(img, rgb: bool) -> np.ndarray:
 
 
 def _files(folder: Path, limit: int | None) -> list[Path]:
-    files = _images_in(folder)
+    files = images_in(folder)
     if len(files) > MAX_FILES:
         raise UserError(f"{folder}: {len(files)} images exceeds the {MAX_FILES} limit")
     return files[:limit] if limit is not None else files
@@ -80,7 +80,7 @@ def _load_side_by_side(root: Path, size: int | None, limit: int | None
         raise UserError(f"{root}: no AB images (and no A/ and B/ subfolders)")
     halves = []
     for path in files:
-        img = _open(path, None)
+        img = open_image(path)
         w, h = img.size
         if w % 2 or w < 2:
             raise UserError(f"{path}: an AB image must hold two halves of equal width; it is "
@@ -88,15 +88,15 @@ def _load_side_by_side(root: Path, size: int | None, limit: int | None
         half = w // 2
         pair = [img.crop((0, 0, half, h)), img.crop((half, 0, w, h))]
         if size is not None:
-            pair = [_square(p, size) for p in pair]
+            pair = [square_image(p, size) for p in pair]
         halves.append((path, pair))
     return _to_arrays(root, [(p, p, a, b) for p, (a, b) in halves])
 
 
 def _load_ab_folders(root: Path, size: int | None, limit: int | None
                      ) -> tuple[np.ndarray, np.ndarray]:
-    a_files = {p.stem: p for p in _images_in(root / "A")}
-    b_files = {p.stem: p for p in _images_in(root / "B")}
+    a_files = {p.stem: p for p in images_in(root / "A")}
+    b_files = {p.stem: p for p in images_in(root / "B")}
     for stems, other, side in ((a_files, b_files, "B"), (b_files, a_files, "A")):
         lonely = sorted(set(stems) - set(other))
         if lonely:
@@ -111,12 +111,12 @@ def _load_ab_folders(root: Path, size: int | None, limit: int | None
     rows = []
     for stem in stems:
         pa, pb = a_files[stem], b_files[stem]
-        ia, ib = _open(pa, None), _open(pb, None)
+        ia, ib = open_image(pa), open_image(pb)
         if ia.size != ib.size:
             raise UserError(f"{pb}: {ib.size[0]}x{ib.size[1]} pixels, but its partner {pa} is "
                             f"{ia.size[0]}x{ia.size[1]}")
         if size is not None:
-            ia, ib = _square(ia, size), _square(ib, size)
+            ia, ib = square_image(ia, size), square_image(ib, size)
         rows.append((pa, pb, ia, ib))
     return _to_arrays(root, rows)
 
@@ -151,7 +151,7 @@ def load_unpaired(sources: Sequence[str], size: int | None, limit: int | None = 
         files = _files(folder, limit)
         if not files:
             raise UserError(f"{folder}: no images")
-        imgs = [(p, _open(p, size)) for p in files]
+        imgs = [(p, open_image(p, size)) for p in files]
         rows = [(p, p, img, img) for p, img in imgs]
         domains.append(_to_arrays(folder, rows)[0])
     a, b = domains

@@ -12,13 +12,13 @@ import re
 from dataclasses import dataclass, field, replace
 
 from gansrv.errors import UserError
+from gansrv.generate.png import DEFAULT_LEVEL  # noqa: F401 - the --compression default, kept here too
 from gansrv.runtime.codes import Sweep
 
 MAX_IMAGES = 1_000_000
 MAX_BATCH = 4096
 MAX_SEED = 2**63 - 1
 MAX_WORKERS = 64
-DEFAULT_LEVEL = 6  # PNG zlib level of `gansrv generate --compression`
 
 
 def default_workers() -> int:

@@ -12,21 +12,7 @@ from gansrv.errors import UserError
 from gansrv.family import Family, Kind, check_config
 from gansrv.train import checkpoint as ckpt
 from gansrv.train import rundir
-from gansrv.train.options import DEFAULT_STEPS, MAX_BATCH, MAX_STEPS, TrainOptions
-
-
-def _check_bounds(opts: TrainOptions) -> None:
-    if not 1 <= opts.batch_size <= MAX_BATCH:
-        raise UserError(f"--batch-size must be between 1 and {MAX_BATCH}, got {opts.batch_size}")
-    if opts.steps is not None and not 1 <= opts.steps <= MAX_STEPS:
-        raise UserError(f"--steps must be between 1 and {MAX_STEPS}, got {opts.steps}")
-    if opts.epochs is not None and not 0 < opts.epochs <= 1e6:
-        raise UserError(f"--epochs must be positive, got {opts.epochs}")
-    if opts.max_seconds is not None and opts.max_seconds <= 0:
-        raise UserError(f"--max-seconds must be positive, got {opts.max_seconds}")
-    for name in ("sample_every", "checkpoint_every", "log_every"):
-        if getattr(opts, name) < 0:
-            raise UserError(f"--{name.replace('_', '-')} must be >= 0")
+from gansrv.train.options import DEFAULT_STEPS, TrainOptions, check_options
 
 
 def _load_data(family: Family, config: Any, opts: TrainOptions, named: dict | None):
@@ -54,7 +40,7 @@ def train(family: Family, config: Any, opts: TrainOptions, named: dict | None = 
     """Train a new run into opts.out, or continue opts.resume; returns a summary dict."""
     from gansrv.train.engine import Trainer, pick_device
 
-    _check_bounds(opts)
+    check_options(opts)
     if opts.resume:
         return _resume(family, opts, named, log)
     check_config(config)

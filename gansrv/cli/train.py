@@ -1,7 +1,8 @@
 """``gansrv train <family>``: one subcommand per installed family, generated from its Config.
 
 Every field of the family's Config dataclass becomes an option with its default and help text; the
-engine's options (data, length, checkpoints, ...) are shared by all families.
+engine's options (data, length, checkpoints, ...) are shared by all families and generated the same
+way from :class:`gansrv.train.options.TrainOptions`, where each is declared once.
 """
 
 from __future__ import annotations
@@ -16,11 +17,6 @@ import click
 from gansrv.errors import UserError
 from gansrv.family import Family, config_fields
 
-DEVICES = ("auto", "cpu", "cuda")
-
-
-DATA_HELP = ("Dataset: a named one (see 'gansrv datasets'), an image folder (one subfolder per "
-             "class), an .npz, an IDX folder, or --data IMAGES --data LABELS.")
 # image -> image families read a folder of pairs or of two domains, never a named dataset: no default
 PAIRS_HELP = {"paired": "Folder of image pairs: AB images (A left, B right) or A/ and B/ subfolders "
                         "matched by file name; required for a new run.",
@@ -28,47 +24,32 @@ PAIRS_HELP = {"paired": "Folder of image pairs: AB images (A left, B right) or A
 
 
 def _common_options(pairing: str | None = None) -> list[click.Option]:
+    """The engine's options, generated from gansrv.train.options.TrainOptions (declared there once)."""
     # gansrv.train is torch-free, but serving commands must not even load it (tests check that)
-    from gansrv.train.options import DEFAULT_STEPS
+    from gansrv.train.options import TrainOptions, option_fields
 
-    O = click.Option  # noqa: E741, N806 - a one-letter alias keeps the table readable
-    data = (O(["--data"], multiple=True, default=("digits",), show_default=True, help=DATA_HELP)
-            if pairing is None else O(["--data"], multiple=True, default=(), help=_pairs_help(pairing)))
-    return [
-        data,
-        O(["--limit"], type=click.IntRange(min=1), help="Use only the first N images."),
-        O(["--steps"], type=int,
-          help=f"Training iterations (generator steps). The run stops at whichever of --steps, "
-               f"--epochs, --max-seconds given comes first; with none, {DEFAULT_STEPS} steps. "
-               f"With --resume: the run's new total."),
-        O(["--epochs"], type=float,
-          help="Training length in passes over the data. With --resume: the new total."),
-        O(["--max-seconds"], type=float,
-          help="Stop (and checkpoint) after this much training time. With --resume: this many "
-               "seconds more; a plain --resume keeps the steps and time the last command set."),
-        O(["--batch-size"], type=int, default=64, show_default=True, help="Images per batch."),
-        O(["--seed"], type=int, default=0, show_default=True, help="Seed for init, data and noise."),
-        O(["--device"], type=click.Choice(DEVICES), default="auto", show_default=True,
-          help="auto picks CUDA when torch sees a GPU."),
-        O(["--out"], type=click.Path(file_okay=False),
-          help="Run directory (default: runs/<family>-<time>)."),
-        O(["--resume"], type=click.Path(file_okay=False),
-          help="Continue the run in this directory from its latest checkpoint."),
-        O(["--sample-every"], type=click.IntRange(min=0), default=500, show_default=True,
-          help="Write a sample grid every N steps (0: only at the end)."),
-        O(["--checkpoint-every"], type=click.IntRange(min=0), default=1000, show_default=True,
-          help="Checkpoint every N steps (0: only at the end)."),
-        O(["--log-every"], type=click.IntRange(min=1), default=10, show_default=True,
-          help="Average losses over N steps per metrics.jsonl row."),
-        O(["--keep-checkpoints"], type=click.IntRange(min=1), default=2, show_default=True,
-          help="How many recent checkpoints to keep."),
-        O(["--progress/--no-progress"], default=True, show_default=True,
-          help="Show the progress bar."),
-        O(["--deterministic/--no-deterministic"], default=True, show_default=True,
-          help="On CUDA, deterministic kernels: a seed repeats a run bit for bit and resume is "
-               "exact. --no-deterministic lets cuDNN/cuBLAS use faster atomics. CPU runs are "
-               "deterministic either way."),
-    ]
+    hints = typing.get_type_hints(TrainOptions)
+    return [_engine_option(f, hints[f.name], pairing) for f in option_fields()]
+
+
+def _engine_option(f: dataclasses.Field, tp: Any, pairing: str | None) -> click.Option:
+    meta, flag = f.metadata, "--" + f.name.replace("_", "-")
+    if meta.get("many"):
+        if pairing is not None:  # no default: the pairs folder is required for a new run
+            return click.Option([flag], multiple=True, default=(), help=_pairs_help(pairing))
+        return click.Option([flag], multiple=True, default=f.default, show_default=True,
+                            help=meta["help"])
+    if meta.get("choices"):
+        ctype = click.Choice(list(meta["choices"]))
+    elif meta.get("folder"):
+        ctype = click.Path(file_okay=False)
+    else:
+        ctype, is_flag = _click_type(tp, meta if meta.get("click_checks") else {})
+        if is_flag:
+            return click.Option([f"{flag}/--no-{flag[2:]}"], default=f.default, show_default=True,
+                                help=meta["help"])
+    return click.Option([flag], type=ctype, default=f.default, show_default=f.default is not None,
+                        help=meta["help"])
 
 
 def _pairs_help(pairing: str) -> str:
@@ -113,7 +94,7 @@ def _config_options(family: Family) -> list[click.Option]:
 def _load_config_file(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
     if not value:
         return
-    from gansrv.configfile import read_config_file
+    from gansrv.cli.configfile import read_config_file
 
     values = read_config_file(value)
     known = {p.name for p in ctx.command.params}

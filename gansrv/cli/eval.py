@@ -12,7 +12,7 @@ from typing import Any
 
 import click
 
-from gansrv.cli_export import PROVIDER_CHOICE
+from gansrv.cli.options import provider_option
 
 # (key, label, reference key, format, meaning) of each row of the table on screen
 ROWS = (
@@ -57,8 +57,7 @@ ROWS = (
               help="Epochs of the evaluator and CAS/aug classifiers (part of the evaluator cache key).")
 @click.option("--batch-size", type=click.IntRange(1, 4096), default=256, show_default=True,
               help="Generation batch size (never changes the images).")
-@click.option("--provider", type=PROVIDER_CHOICE, default="auto", show_default=True,
-              help="onnxruntime provider of the generator.")
+@provider_option("onnxruntime provider of the generator.")
 @click.option("--real-limit", type=click.IntRange(min=1), default=None,
               help="aug: the classifiers see only the first N real training images (the low-data "
                    "protocol: real alone vs real + generated at an equal step budget).")

@@ -1,16 +1,29 @@
-"""The ``gansrv`` command line. Commands stay thin; heavy imports happen inside them only, so
-``gansrv --help`` and shell completion never pay for torch."""
+"""The ``gansrv`` click group: built-in commands imported on first use, plugin commands added on
+demand, and every failure turned into one ``error:`` line (exit 2 for usage, 1 for the rest)."""
 
 from __future__ import annotations
 
 import errno
+import importlib
 import os
 import sys
 
 import click
 
-from gansrv import __version__
 from gansrv.errors import UserError
+
+# command name -> "module:attribute"; imported only when the command is asked for, so that importing
+# one command module (or `gansrv --help` of one command) never pays for the others' imports
+BUILTIN_COMMANDS = {
+    "train": "gansrv.cli.train:train",
+    "export": "gansrv.cli.export:export",
+    "info": "gansrv.cli.export:info",
+    "generate": "gansrv.cli.generate:generate",
+    "demo": "gansrv.cli.demo:demo",
+    "eval": "gansrv.cli.eval:eval_command",
+    "translate": "gansrv.cli.translate:translate",
+    "classify": "gansrv.cli.classify:classify",
+}
 
 
 class _OneLine(UserError):
@@ -20,7 +33,7 @@ class _OneLine(UserError):
 
 
 class GansrvGroup(click.Group):
-    """Adds plugin commands on demand and turns unexpected exceptions into one line."""
+    """Adds built-in and plugin commands on demand and turns unexpected exceptions into one line."""
 
     _plugin_commands_loaded = False
 
@@ -37,11 +50,17 @@ class GansrvGroup(click.Group):
                     click.echo(f"warning: plugin {impl.plugin_name!r} failed to add commands: "
                                f"{type(exc).__name__}: {exc}", err=True)
 
+    def _load_builtin(self, name: str) -> None:
+        if name in BUILTIN_COMMANDS and name not in self.commands:
+            module, _, attr = BUILTIN_COMMANDS[name].partition(":")
+            self.add_command(getattr(importlib.import_module(module), attr), name)
+
     def list_commands(self, ctx: click.Context) -> list[str]:
         self._load_plugin_commands()
-        return super().list_commands(ctx)
+        return sorted(set(super().list_commands(ctx)) | set(BUILTIN_COMMANDS))
 
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        self._load_builtin(name)
         cmd = super().get_command(ctx, name)
         if cmd is None:
             self._load_plugin_commands()
@@ -88,71 +107,3 @@ class GansrvGroup(click.Group):
             raise _OneLine(
                 f"internal error: {type(exc).__name__}: {exc} "
                 f"(set GANSRV_DEBUG=1 for the traceback and please report it)") from None
-
-
-@click.group(cls=GansrvGroup)
-@click.version_option(__version__, prog_name="gansrv")
-def cli() -> None:
-    """Train classic GAN families, export them to ONNX, and generate datasets from them."""
-
-
-@cli.command()
-def families() -> None:
-    """List installed GAN families: name, kind, description, providing package."""
-    from gansrv.plugins import registry
-
-    reg = registry()
-    rows = [(name, fam.kind.value, fam.description, reg.providers[name])
-            for name, fam in sorted(reg.families.items())]
-    _table(("family", "kind", "description", "package"), rows)
-
-
-@cli.command()
-def datasets() -> None:
-    """List the named datasets --data accepts (besides files and folders)."""
-    from gansrv.data.named import DESCRIPTIONS
-    from gansrv.plugins import registry
-
-    rows = [(name, text) for name, text in DESCRIPTIONS.items()]
-    rows += [(name, text) for name, (_, text) in sorted(registry().datasets.items())]
-    _table(("name", "description"), rows)
-
-
-def _table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:
-    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
-    for r in [header, tuple("-" * w for w in widths), *rows]:
-        click.echo("  ".join(str(c).ljust(w) for c, w in zip(r, widths)).rstrip())
-
-
-def _register_builtin_commands() -> None:
-    from gansrv.cli_classify import classify
-    from gansrv.cli_eval import eval_command
-    from gansrv.cli_export import export, info
-    from gansrv.cli_train import train
-    from gansrv.cli_translate import translate
-    from gansrv.demo.command import demo
-    from gansrv.generate.command import generate
-
-    cli.add_command(train)
-    cli.add_command(export)
-    cli.add_command(info)
-    cli.add_command(generate)
-    cli.add_command(demo)
-    cli.add_command(eval_command)
-    cli.add_command(translate)
-    cli.add_command(classify)
-
-
-_register_builtin_commands()
-
-
-def main() -> None:
-    """Console-script entry point."""
-    try:
-        cli.main(prog_name="gansrv")
-    except UserError as exc:  # raised outside a command (e.g. while building the train group)
-        exc.show()
-        sys.exit(exc.exit_code)
-
-
-__all__ = ["cli", "main", "UserError"]

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import click
 
-PROVIDER_CHOICE = click.Choice(["auto", "cpu", "cuda"])
+from gansrv.cli.options import provider_option
 
 
 @click.command()
@@ -45,8 +45,7 @@ def export(run_dir: Path, to_onnx: bool, out: Path | None, opset: int | None,
 
 @click.command()
 @click.argument("model", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--provider", type=PROVIDER_CHOICE, default="auto", show_default=True,
-              help="onnxruntime provider: auto takes CUDA only if a session really gets it.")
+@provider_option("onnxruntime provider: auto takes CUDA only if a session really gets it.")
 @click.option("--json", "as_json", is_flag=True, help="Print the metadata as JSON.")
 def info(model: Path, provider: str, as_json: bool) -> None:
     """Show an exported model: metadata, inputs/outputs with shapes, parity error, provider in use."""

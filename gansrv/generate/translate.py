@@ -1,4 +1,5 @@
-"""``gansrv translate``: run an image -> image model over files and folders (gansrv.runtime, no torch).
+"""Translation jobs: an image -> image model over files and folders (gansrv.runtime, no torch); the
+library under ``gansrv translate``, usable from Python without click (:func:`translate_files`).
 
 It behaves like ``gansrv generate``: every input is checked (readable header, size rule, no two
 inputs with one output name) before the first file is written; PNGs are written atomically; a
@@ -20,13 +21,13 @@ import sys
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-import click
+from gansrv.generate.plan import Shard
+from gansrv.generate.png import complete_png, encode_png, read_text
 
 MANIFEST = "gansrv-translate.json"
 FORMAT_VERSION = 2  # 2: outputs record their source's sha256; --shard
 MAX_INPUTS = 1_000_000
 SOURCE_KEY = "gansrv:source-sha256"
-_PNG_HEAD_READ = 4096  # the tEXt chunk sits right after IHDR: well within the first bytes
 
 
 @dataclass(frozen=True)
@@ -82,7 +83,7 @@ def plan_jobs(sources: list[Path], translator, resize: bool) -> list[Job]:
     return jobs
 
 
-def _batches(jobs: list[Job], batch_size: int):
+def batches(jobs: list[Job], batch_size: int):
     """Consecutive jobs of one size, at most batch_size at a time (a model call takes one size)."""
     batch: list[Job] = []
     for job in jobs:
@@ -94,7 +95,7 @@ def _batches(jobs: list[Job], batch_size: int):
         yield batch
 
 
-def _pixels(job: Job, channels: int):
+def pixels(job: Job, channels: int):
     """uint8 (H, W, channels) at the job's size: grey and RGB inputs can share one batch."""
     import numpy as np
     from PIL import Image
@@ -111,33 +112,13 @@ def _pixels(job: Job, channels: int):
 
 
 def recorded_source(path: Path) -> str | None:
-    """The source digest an earlier run wrote into the output PNG (None: no output, or none recorded).
-
-    Reads the chunks between the signature and the first IDAT only (a few hundred bytes)."""
-    import struct
-
-    try:
-        with open(path, "rb") as fh:
-            head = fh.read(_PNG_HEAD_READ)
-    except OSError:
-        return None
-    pos, key = 8, SOURCE_KEY.encode("latin-1") + b"\0"
-    while pos + 8 <= len(head):
-        (length,), kind = struct.unpack(">I", head[pos:pos + 4]), head[pos + 4:pos + 8]
-        if kind == b"IDAT":
-            return None
-        data = head[pos + 8:pos + 8 + length]
-        if kind == b"tEXt" and data.startswith(key):
-            return data[len(key):].decode("latin-1")
-        pos += 12 + length
-    return None
+    """The source digest an earlier run wrote into the output PNG (None: no output, or none recorded)."""
+    return read_text(path, SOURCE_KEY)
 
 
 def stale_jobs(jobs: list[Job], out: Path, redo: bool) -> list[Job]:
     """The jobs to (re)do: all with ``redo``; else those whose output is missing, cut short, or was
     translated from other bytes than the input holds now."""
-    from gansrv.generate.writer import complete_png
-
     if redo:
         return list(jobs)
     return [j for j in jobs
@@ -152,15 +133,14 @@ def write_translations(translator, jobs: list[Job], out: Path, batch_size: int, 
     from tqdm import tqdm
 
     from gansrv import atomic
-    from gansrv.generate.writer import encode_png
 
     for stale in out.glob(".*.tmp"):  # temporary files of a killed run
         stale.unlink(missing_ok=True)
     todo = stale_jobs(jobs, out, redo)
     with tqdm(total=len(todo), unit="img", file=sys.stderr, disable=not progress,
               dynamic_ncols=True) as bar:
-        for batch in _batches(todo, batch_size):
-            images = translator.run(np.stack([_pixels(j, translator.in_channels) for j in batch]))
+        for batch in batches(todo, batch_size):
+            images = translator.run(np.stack([pixels(j, translator.in_channels) for j in batch]))
             for job, image in zip(batch, images):
                 png = encode_png(image, {SOURCE_KEY: job.sha256})
                 atomic.write_bytes(out / job.name, png, durable=False)
@@ -174,45 +154,23 @@ def write_translations(translator, jobs: list[Job], out: Path, batch_size: int, 
     return len(todo), len(jobs) - len(todo)
 
 
-@click.command()
-@click.argument("model", type=click.Path(dir_okay=False, path_type=Path))
-@click.argument("inputs", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("-o", "--out", type=click.Path(path_type=Path), required=True,
-              help="Destination folder: one <input stem>.png per input, metadata.jsonl, manifest.")
-@click.option("--resize", is_flag=True,
-              help="Scale inputs the model cannot take to the nearest size below that it can "
-                   "(default: refuse them).")
-@click.option("--batch-size", type=int, default=16, show_default=True,
-              help="Images per inference call (consecutive images of one size).")
-@click.option("--shard", default=None,
-              help="K/N: translate only the inputs whose position in the input list (files in the "
-                   "order given, each folder's images sorted) is K-1 mod N; the N shards together "
-                   "write exactly the files of one run.")
-@click.option("--overwrite", is_flag=True,
-              help="Write into a folder that holds another job or other files, replacing outputs.")
-@click.option("--provider", type=click.Choice(["auto", "cpu", "cuda"]), default="auto",
-              show_default=True)
-@click.option("--progress/--no-progress", default=True, show_default=True,
-              help="Show the progress bar.")
-def translate(model: Path, inputs: tuple[Path, ...], out: Path, resize: bool, batch_size: int,
-              shard: str | None, overwrite: bool, provider: str, progress: bool) -> None:
-    """Translate images with an image -> image model (pix2pix, cyclegan): INPUTS are files or folders.
 
-    Resumable: re-running the same command keeps the finished PNGs whose input is unchanged (each
-    output records its input's sha256) and translates the rest. Shardable: --shard K/N on N
-    machines; the union of the folders is the single-run result.
+
+def translate_files(model: Path, inputs: tuple[Path, ...], out: Path, resize: bool = False,
+                    batch_size: int = 16, shard: Shard | None = None, overwrite: bool = False,
+                    provider: str = "auto", progress: bool = False) -> tuple[int, int]:
+    """Translate ``inputs`` (files and folders) with ``model`` into ``out``; returns (written, kept).
+
+    Everything is checked (batch size, model, every input's header, the destination) before the
+    first file is written; the manifest comes first, then this shard's PNGs and metadata.
     """
     from gansrv import atomic
-    from gansrv.errors import UserError
-    from gansrv.extras import require
-
-    require("serve", what="gansrv translate")
     from gansrv.digest import sha256_file
-    from gansrv.generate.plan import parse_shard
-    from gansrv.generate.writer import check_destination
+    from gansrv.errors import UserError
+    from gansrv.generate.destination import check_destination
     from gansrv.runtime.translator import MAX_BATCH, Translator
 
-    the_shard = parse_shard(shard)
+    the_shard = shard or Shard()
     if not 1 <= batch_size <= MAX_BATCH:
         raise UserError(f"--batch-size must be between 1 and {MAX_BATCH}, got {batch_size}")
     if not model.is_file():
@@ -227,7 +185,4 @@ def translate(model: Path, inputs: tuple[Path, ...], out: Path, resize: bool, ba
     atomic.write_json(out / MANIFEST, manifest)
     mine = [replace(j, sha256=sha256_file(j.source))
             for i, j in enumerate(jobs) if the_shard.keeps(i)]
-    written, kept = write_translations(translator, mine, out, batch_size, redo, progress,
-                                       the_shard.suffix)
-    click.echo(f"{out}: {written} images translated, {kept} already there "
-               f"(metadata{the_shard.suffix}.jsonl)")
+    return write_translations(translator, mine, out, batch_size, redo, progress, the_shard.suffix)

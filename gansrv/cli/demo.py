@@ -10,6 +10,7 @@ from pathlib import Path
 
 import click
 
+from gansrv.cli.options import provider_option
 from gansrv.demo.limits import DEFAULT_THREADS, MAX_THREADS, Limits
 
 _D = Limits()
@@ -34,7 +35,7 @@ IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp")
               show_default=True, help="Largest file the upload route accepts.")
 @click.option("--examples", type=click.Path(file_okay=False, path_type=Path), default=None,
               help=f"Folder of example images for image→image models (first {MAX_EXAMPLES}, by name).")
-@click.option("--provider", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)
+@provider_option()
 @click.option("--threads", type=click.IntRange(0, MAX_THREADS), default=DEFAULT_THREADS, show_default=True,
               help="onnxruntime threads per model (0: its default, one per core). 1 leaves the cores to "
                    "concurrent requests; raise it for large image→image models and few users.")
