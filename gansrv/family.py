@@ -48,8 +48,12 @@ def option(default: Any, help: str, choices: tuple[Any, ...] | None = None,
 class ExportSpec:
     """One graph to export: the module, example inputs by name and what the graph means.
 
-    ``inputs`` maps each input name (``z``, ``label``, ``code``, ``image``) to an example tensor
-    whose first axis is the batch axis; the exporter makes that axis dynamic. ``metadata`` is merged
+    ``inputs`` names the graph's inputs in ``forward``'s order, from the vocabulary ``z``,
+    ``label``, ``code``, ``image`` (and ``target``, a pair's second image): the exporter builds
+    seeded example tensors for them (:mod:`gansrv.export.examples`), with the shapes of ``shapes``
+    (per input, without the batch axis) where the run's own (latent size, data channels, image
+    size) are not the right ones. A dict of example tensors (first axis: batch) is accepted too.
+    The exporter makes the batch axis dynamic. ``metadata`` is merged
     into the ONNX file's ``metadata_props`` so that the runtime never needs the run directory.
     ``size_multiple`` > 0 makes height and width of the 4-D inputs dynamic too, in multiples of it
     (a fully convolutional image -> image graph); parity is then also checked at a second size.
@@ -61,12 +65,13 @@ class ExportSpec:
 
     name: str
     module: nn.Module
-    inputs: dict[str, torch.Tensor]
+    inputs: dict[str, torch.Tensor] | tuple[str, ...]
     outputs: list[str] = field(default_factory=lambda: ["image"])
     metadata: dict[str, Any] = field(default_factory=dict)
     size_multiple: int = 0
     kind: Kind | str | None = None
     class_names: list[str] | None = None
+    shapes: dict[str, tuple[int, ...]] = field(default_factory=dict)
 
 
 class Family:
