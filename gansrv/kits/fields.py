@@ -33,8 +33,8 @@ def width(default: int = 64, of: str = "G", note: str = "") -> Any:
     return option(default, _help(f"Base channel width of {of}.", note), min=1, max=1024)
 
 
-def lr(default: float, optimizer: str = "Adam", players: str = "G and D") -> Any:
-    return option(default, f"{optimizer} learning rate for {players}.", min=0.0, max=10.0)
+def lr(default: float, optimizer: str = "Adam", players: str = "G and D", note: str = "") -> Any:
+    return option(default, _help(f"{optimizer} learning rate for {players}.", note), min=0.0, max=10.0)
 
 
 def beta1(default: float = 0.5) -> Any:

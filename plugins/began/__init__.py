@@ -33,7 +33,7 @@ class Config:
     k0: float = option(0.0, "Initial k_t.", min=0.0, max=1.0)
     pretrain_steps: int = option(0, "Autoencoder pre-training steps of D on real data before the "
                                     "first generator step (0: none, as in the paper).", min=0, max=20000)
-    lr: float = fields.lr(1e-4)
+    lr: float = fields.lr(1e-4, note="paper: 1e-4")
     beta1: float = fields.beta1(0.5)
 
 
