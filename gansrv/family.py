@@ -1,34 +1,28 @@
-"""The contract every GAN family plugin fulfils.
+"""The contract every GAN family plugin fulfils (the hooks are listed on :class:`Family`).
 
 A family owns the maths (networks, losses, update order); the training engine owns everything
 else (loop, devices, seeds, checkpoints, logging). A plugin subclasses :class:`Family`, fills in the
-class attributes and the hooks below, and registers an instance through the
-``gansrv_register_families`` hook. The CLI, the engine and the exporter only ever talk to this class.
+class attributes and the hooks, and registers an instance through the ``gansrv_register_families``
+hook. The CLI, the engine and the exporter only ever talk to this class. Torch-free at import.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
+
+from gansrv.kinds import DIRECTIONS, DataForm, Kind
 
 if TYPE_CHECKING:  # torch stays out of the import path of the CLI's fast commands
     import torch
     from torch import nn
 
     from gansrv.data import DataSpec
-    from gansrv.train.context import StepContext
+    from gansrv.step import StepContext
 
-
-class Kind(str, enum.Enum):
-    """What a family's generator maps from; the runtime and the demo pick their UI from this."""
-
-    NOISE = "noise"  # z -> image
-    CONDITIONAL = "conditional"  # (z, label) -> image
-    CODE = "code"  # (z, codes) -> image, codes learnt without labels
-    IMAGE = "image"  # image -> image
+__all__ = ["DataForm", "ExportSpec", "Family", "Kind", "check_config", "config_fields", "option"]
 
 
 def option(default: Any, help: str, choices: tuple[Any, ...] | None = None,
@@ -54,8 +48,12 @@ def option(default: Any, help: str, choices: tuple[Any, ...] | None = None,
 class ExportSpec:
     """One graph to export: the module, example inputs by name and what the graph means.
 
-    ``inputs`` maps each input name (``z``, ``label``, ``code``, ``image``) to an example tensor
-    whose first axis is the batch axis; the exporter makes that axis dynamic. ``metadata`` is merged
+    ``inputs`` names the graph's inputs in ``forward``'s order, from the vocabulary ``z``,
+    ``label``, ``code``, ``image`` (and ``target``, a pair's second image): the exporter builds
+    seeded example tensors for them (:mod:`gansrv.export.examples`), with the shapes of ``shapes``
+    (per input, without the batch axis) where the run's own (latent size, data channels, image
+    size) are not the right ones. A dict of example tensors (first axis: batch) is accepted too.
+    The exporter makes the batch axis dynamic. ``metadata`` is merged
     into the ONNX file's ``metadata_props`` so that the runtime never needs the run directory.
     ``size_multiple`` > 0 makes height and width of the 4-D inputs dynamic too, in multiples of it
     (a fully convolutional image -> image graph); parity is then also checked at a second size.
@@ -67,16 +65,45 @@ class ExportSpec:
 
     name: str
     module: nn.Module
-    inputs: dict[str, torch.Tensor]
+    inputs: dict[str, torch.Tensor] | tuple[str, ...]
     outputs: list[str] = field(default_factory=lambda: ["image"])
     metadata: dict[str, Any] = field(default_factory=dict)
     size_multiple: int = 0
-    kind: str | None = None
+    kind: Kind | str | None = None
     class_names: list[str] | None = None
+    shapes: dict[str, tuple[int, ...]] = field(default_factory=dict)
 
 
 class Family:
-    """Base class of a GAN family plugin. Subclasses set the class attributes and the hooks."""
+    """Base class of a GAN family plugin: the contract between a family and the core.
+
+    **Class attributes** (set them on the subclass): ``name`` (the ``gansrv train NAME`` word),
+    ``description`` (one line for ``gansrv families``), ``kind`` (a :class:`Kind`: noise,
+    conditional, code or image), ``Config`` (a dataclass whose :func:`option` fields become the CLI
+    options of ``gansrv train NAME``) and, optionally, ``needs_labels``, ``smoke_args`` and
+    ``legacy_config``.
+
+    **Required hooks** (the engine calls them in this order, once per run unless said otherwise):
+
+    - :meth:`build` (config, data) -> networks by role name, when a run starts or resumes;
+    - :meth:`optimizers` (config, modules) -> one optimizer per independently updated player;
+    - :meth:`train_step` (batch, ctx) -> losses, once per generator step, with a
+      :class:`gansrv.step.StepContext`: all randomness and extra batches come from it;
+    - :meth:`export_graphs` (modules, config, data) -> :class:`ExportSpec` list, by ``gansrv export``.
+
+    **Optional hooks** (defaults below): :meth:`saved_config` (loading a saved run's config),
+    :meth:`resolve_config` (once before config.json is written), :meth:`validate` (before training),
+    :meth:`kind_for`, :meth:`image_size`, :meth:`data_form` and :meth:`direction` (what the data
+    is and how it is loaded), :meth:`takes_noise` and :meth:`latent_dim` (the sample grids'
+    noise and the export metadata), :meth:`sample` (the training grids, every ``--sample-every``).
+
+    **Config fields the core reads by name** (only through the defaults of the hooks above, so a
+    family that overrides a hook need not have the field): ``conditional`` (:meth:`kind_for`),
+    ``image_size`` (:meth:`image_size`), ``latent_dim`` (:meth:`latent_dim`) and ``direction``
+    (:meth:`direction`); on the Config class, ``legacy_values`` (:meth:`saved_config`) and
+    ``for_data(data)`` (:meth:`resolve_config`). Everything else in the Config is the family's.
+    Config keys are what config.json stores: renaming one breaks loading older runs.
+    """
 
     name: ClassVar[str]
     description: ClassVar[str]
@@ -118,20 +145,41 @@ class Family:
         """Side length the data is resized to; None keeps the data's own size."""
         return getattr(config, "image_size", None)
 
-    def pairing(self, config: Any) -> str | None:
-        """None for image data; ``AtoB``/``BtoA`` when ``--data`` holds (A, B) pairs to learn;
-        ``unpaired`` for two unpaired domains (``trainA/``, ``trainB/``).
+    def data_form(self, config: Any) -> DataForm:
+        """What ``--data`` holds: plain images (the default), (A, B) pairs, or two unpaired domains
+        (``trainA/``, ``trainB/``). For pairs and domains, ``train_step`` gets batches
+        ``(input, target)`` of images in [-1, 1] (one image of each domain when unpaired), and
+        :meth:`sample` gets input images. (A family written against the older one-string
+        :meth:`pairing` keeps working: its answer is read here.)"""
+        if type(self).pairing is not Family.pairing:
+            old = self.pairing(config)
+            if old is not None:
+                return DataForm.UNPAIRED if old == DataForm.UNPAIRED.value else DataForm.PAIRED
+        return DataForm.IMAGES
 
-        Such a family's ``train_step`` gets batches ``(input, target)`` of images in [-1, 1] (one
-        image of each domain when unpaired), and :meth:`sample` gets input images in place of z.
-        """
-        return None
+    def direction(self, config: Any) -> str:
+        """For paired data: which side is the input, ``AtoB`` (left/A -> right/B) or ``BtoA``.
+        The default reads a config field ``direction`` (``AtoB`` without one)."""
+        if type(self).pairing is not Family.pairing:
+            old = self.pairing(config)
+            if old in DIRECTIONS:
+                return old
+        return getattr(config, "direction", "AtoB")
+
+    def pairing(self, config: Any) -> str | None:
+        """Both answers in the older one-string form: None for image data, ``unpaired`` for two
+        domains, else the :meth:`direction`. Derived from :meth:`data_form`; override those two."""
+        form = self.data_form(config)
+        if form is DataForm.IMAGES:
+            return None
+        return DataForm.UNPAIRED.value if form is DataForm.UNPAIRED else self.direction(config)
 
     def validate(self, config: Any, data: DataSpec) -> None:
         """Raise :class:`gansrv.errors.UserError` if this config cannot train on this data."""
 
     def build(self, config: Any, data: DataSpec) -> dict[str, nn.Module]:
-        """Create the networks, by role name (``G``, ``D``, ...). Weights are the family's to init."""
+        """Create the networks, by role name (``G``, ``D``, ...). Weights are the family's to init.
+        Role names are checkpoint key prefixes: keep them stable."""
         raise NotImplementedError
 
     def optimizers(self, config: Any, modules: Mapping[str, nn.Module]) -> dict[str, Any]:
@@ -143,7 +191,8 @@ class Family:
         """One generator iteration (with as many D updates as the recipe asks); returns losses.
 
         Take randomness only from ``ctx`` (``ctx.randn``, ``ctx.randint``) and extra real batches
-        only from ``ctx.next_batch()``, so that a resumed run repeats an uninterrupted one exactly.
+        only from ``ctx.next_batch()``, so that a resumed run repeats an uninterrupted one exactly;
+        values that must survive a resume go in ``ctx.state``.
         """
         raise NotImplementedError
 
@@ -151,14 +200,23 @@ class Family:
     def sample(
         self,
         modules: Mapping[str, nn.Module],
-        z: torch.Tensor,
+        inputs: torch.Tensor,
         labels: torch.Tensor | None = None,
     ) -> torch.Tensor:
-        """Images in [-1, 1] for latent vectors ``z`` (and labels for conditional kinds)."""
+        """Images in [-1, 1] for the training grids, in eval mode and without gradients.
+
+        ``inputs`` is what the generator maps from: latent vectors z (batch, :meth:`latent_dim`)
+        for noise, conditional and code families, input images in [-1, 1] for image families
+        (:meth:`data_form` not ``images``); ``labels`` are given for conditional kinds."""
         g = modules["G"]
-        return g(z) if labels is None else g(z, labels)
+        return g(inputs) if labels is None else g(inputs, labels)
+
+    def takes_noise(self, config: Any) -> bool:
+        """Whether the generator takes a noise vector z. The default: every kind but ``image``."""
+        return self.kind_for(config) is not Kind.IMAGE
 
     def latent_dim(self, config: Any) -> int:
+        """Size of z; asked only when :meth:`takes_noise`. The default reads ``latent_dim``."""
         return int(config.latent_dim)
 
     def export_graphs(self, modules: Mapping[str, nn.Module], config: Any, data: DataSpec

@@ -3,8 +3,7 @@
 A plugin is any module listed in the ``gansrv`` entry-point group (built-in families are listed
 there too, so they prove the contract). It implements hooks with ``@gansrv.hookimpl``::
 
-    from gansrv import hookimpl
-    from gansrv.family import Family
+    from gansrv import Family, hookimpl
 
     class MyGAN(Family): ...
 

@@ -162,6 +162,8 @@ def _family_problem(fam: Any) -> str | None:
             return f"family {type(fam).__name__} lacks the attribute {attr!r}"
     if not isinstance(fam.kind, Kind):
         return f"family {fam.name!r} has kind {fam.kind!r}, not a gansrv.family.Kind"
+    if fam.kind is Kind.CLASSIFIER:
+        return f"family {fam.name!r} has kind classifier, which names an exported graph, not a family"
     if not (isinstance(fam.Config, type) and dataclasses.is_dataclass(fam.Config)):
         return f"family {fam.name!r}: its Config is not a dataclass"
     return None

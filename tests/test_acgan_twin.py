@@ -13,11 +13,12 @@ from safetensors.torch import load_file
 from torch import nn
 
 from gansrv.data import DataSpec
-from gansrv.nn.aux_classifier import _d_updates, _g_updates, classifier_gan_step
+from gansrv.kits.classifier import classifier_gan_step, d_updates, g_updates
 from gansrv.plugins import registry
 from gansrv.runtime import read_info
+from gansrv.step import StepContext
 from gansrv.train.checkpoint import latest_checkpoint, load_state
-from gansrv.train.context import BatchStream, StepContext
+from gansrv.train.context import BatchStream
 from tests.conftest import run, train_and_resume
 
 SMALL = ("--data", "digits", "--limit", "256", "--g-width", "8", "--d-width", "8", "--no-progress",
@@ -79,7 +80,7 @@ def test_twin_head_learns_the_labels_of_fakes():
             return F.cross_entropy(D.heads(fakes)[2], y).item()
 
     before = twin_ce()
-    rows = [_d_updates(ctx, ctx.next_batch(), 16, 1, False, None, twin=True)[0] for _ in range(20)]
+    rows = [d_updates(ctx, ctx.next_batch(), 16, 1, False, None, twin=True)[0] for _ in range(20)]
     after = twin_ce()
     # measured 2.40 -> 0.43 (CPU, seed 0)
     assert before > 2.0 and after < 1.2, (before, after)
@@ -94,7 +95,7 @@ def test_generators_loss_subtracts_the_twin_ce():
     losses = {}
     for w in (0.0, 1.0, 2.5):
         ctx = _ctx(1.0)  # the same modules every time (the twin head exists, weighted w)
-        losses[w] = _g_updates(ctx, 32, 16, 1, False, 1.0, twin_weight=w)
+        losses[w] = g_updates(ctx, 32, 16, 1, False, 1.0, twin_weight=w)
     base = losses[0.0]["loss_g"]
     assert "loss_g_twin" not in losses[0.0]
     for w in (1.0, 2.5):

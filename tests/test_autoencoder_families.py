@@ -139,7 +139,7 @@ def test_conditional_option_refuses_unlabelled_data(tmp_path):
 def test_networks_at_every_resolution(size, conditional):
     from types import SimpleNamespace
 
-    from gansrv.nn.autoencoder import build_players
+    from gansrv.kits.autoencoder import build_players
 
     cfg = SimpleNamespace(latent_dim=8, image_size=size, g_width=4, d_width=4, code_dim=8, embed_dim=4,
                           g_norm="batch", conditional=conditional)

@@ -10,7 +10,7 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from gansrv.nn import data_efficient as de
+from gansrv.kits import data_efficient as de
 from gansrv.nn.augment import translate
 from gansrv.plugins import registry
 from gansrv.train.load import load_run

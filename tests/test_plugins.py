@@ -248,3 +248,22 @@ def test_entry_point_named_like_a_builtin_neither_shadows_it_nor_vanishes(shadow
         assert len(lines) == 1 and "gansrv-shadow" in lines[0], res.stderr
     after = shadow_runs["after"]
     assert "gan2" not in families_table(after.stdout) and "gansrv-shadow" not in after.stderr
+
+
+def test_a_family_of_kind_classifier_is_refused_with_a_reason():
+    """``classifier`` names an exported graph (acgan's C), not what a family trains."""
+    from gansrv import Family, Kind, hookimpl
+    from gansrv.plugins import load_registry
+    from gansrv_plugins.gan import Config as GanConfig
+
+    class Wrong(Family):
+        name, description, kind, Config = "wrongkind", "kind classifier", Kind.CLASSIFIER, GanConfig
+
+    class Plugin:
+        @hookimpl
+        def gansrv_register_families(self, register):
+            register(Wrong())
+
+    reg = load_registry([Plugin()])
+    assert "wrongkind" not in reg.families
+    assert any("wrongkind" in p and "classifier" in p for p in reg.problems), reg.problems

@@ -16,27 +16,29 @@ import click
 
 from gansrv.errors import UserError
 from gansrv.family import Family, config_fields
+from gansrv.kinds import DataForm
 
 # image -> image families read a folder of pairs or of two domains, never a named dataset: no default
-PAIRS_HELP = {"paired": "Folder of image pairs: AB images (A left, B right) or A/ and B/ subfolders "
-                        "matched by file name; required for a new run.",
-              "unpaired": "Folder with the two domains in trainA/ and trainB/; required for a new run."}
+PAIRS_HELP = {DataForm.PAIRED: "Folder of image pairs: AB images (A left, B right) or A/ and B/ "
+                                "subfolders matched by file name; required for a new run.",
+              DataForm.UNPAIRED: "Folder with the two domains in trainA/ and trainB/; required for "
+                                 "a new run."}
 
 
-def _common_options(pairing: str | None = None) -> list[click.Option]:
+def _common_options(form: DataForm = DataForm.IMAGES) -> list[click.Option]:
     """The engine's options, generated from gansrv.train.options.TrainOptions (declared there once)."""
     # gansrv.train is torch-free, but serving commands must not even load it (tests check that)
     from gansrv.train.options import TrainOptions, option_fields
 
     hints = typing.get_type_hints(TrainOptions)
-    return [_engine_option(f, hints[f.name], pairing) for f in option_fields()]
+    return [_engine_option(f, hints[f.name], form) for f in option_fields()]
 
 
-def _engine_option(f: dataclasses.Field, tp: Any, pairing: str | None) -> click.Option:
+def _engine_option(f: dataclasses.Field, tp: Any, form: DataForm) -> click.Option:
     meta, flag = f.metadata, "--" + f.name.replace("_", "-")
     if meta.get("many"):
-        if pairing is not None:  # no default: the pairs folder is required for a new run
-            return click.Option([flag], multiple=True, default=(), help=_pairs_help(pairing))
+        if form is not DataForm.IMAGES:  # no default: the pairs folder is required for a new run
+            return click.Option([flag], multiple=True, default=(), help=PAIRS_HELP[form])
         return click.Option([flag], multiple=True, default=f.default, show_default=True,
                             help=meta["help"])
     if meta.get("choices"):
@@ -50,10 +52,6 @@ def _engine_option(f: dataclasses.Field, tp: Any, pairing: str | None) -> click.
                                 help=meta["help"])
     return click.Option([flag], type=ctype, default=f.default, show_default=f.default is not None,
                         help=meta["help"])
-
-
-def _pairs_help(pairing: str) -> str:
-    return PAIRS_HELP["unpaired" if pairing == "unpaired" else "paired"]
 
 
 def _click_type(tp: Any, meta: Any) -> tuple[Any, bool]:
@@ -127,13 +125,13 @@ def family_command(family: Family) -> click.Command:
     config_opt = click.Option(["--config"], type=click.Path(dir_okay=False), is_eager=True,
                               expose_value=False, callback=_load_config_file,
                               help="TOML or YAML file of settings; flags given here override it.")
-    pairing = family.pairing(family.Config())
-    params = [*_config_options(family), config_opt, *_common_options(pairing)]
+    form = family.data_form(family.Config())
+    params = [*_config_options(family), config_opt, *_common_options(form)]
     field_names = [f.name for f in config_fields(family.Config)]
 
     def callback(**kw: Any) -> None:
-        if pairing is not None and not kw["data"] and not kw["resume"]:
-            raise click.UsageError(f"gansrv train {family.name} needs --data: {_pairs_help(pairing)}")
+        if form is not DataForm.IMAGES and not kw["data"] and not kw["resume"]:
+            raise click.UsageError(f"gansrv train {family.name} needs --data: {PAIRS_HELP[form]}")
         _run_training(family, {k: kw.pop(k) for k in field_names}, kw)
 
     return FamilyCommand(family.name, params=params, callback=callback,

@@ -11,8 +11,9 @@ Layout, split so that only ``app`` ever imports gradio (seconds of import time):
 - ``models``: which models the demo serves (the configured list; the browser names one, never a
   path), the per-kind UI table, the model card;
 - ``actions``: what each button does, as plain functions of numpy arrays (bounded inputs);
-- ``app``: the Gradio Blocks page and its stable API names;
-- ``command``: the click command.
+- ``app``: the Gradio Blocks page and its stable API names.
+
+The click command is :mod:`gansrv.cli.demo`.
 
 Nothing here imports torch (a test checks ``sys.modules`` after building the app and generating).
 """

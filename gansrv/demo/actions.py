@@ -30,6 +30,7 @@ from PIL import Image
 
 from gansrv.demo.models import KINDS, DemoModel, Limits
 from gansrv.errors import UserError
+from gansrv.kinds import Kind
 from gansrv.runtime import noise
 from gansrv.runtime.generator import MIN_TRUNCATION
 
@@ -140,7 +141,7 @@ def translate(model: DemoModel, limits: Limits, path: str | None) -> tuple[np.nd
 
     The size is checked from the header before any pixel is decoded (no decompression bombs).
     """
-    if model.kind != "image":
+    if model.kind != Kind.IMAGE:
         raise UserError(f"model {model.name!r} is {KINDS[model.kind].label}: it takes no image")
     if not path:
         raise UserError("upload an image first")
@@ -211,7 +212,7 @@ def zip_bytes(model: DemoModel, images: list[np.ndarray], request: dict) -> byte
 def _generator(model: DemoModel):
     if model.generator is None:
         raise UserError(f"model {model.name!r} is {KINDS[model.kind].label}: use "
-                        f"{'/generate_codes' if model.kind == 'code' else '/translate'}")
+                        f"{'/generate_codes' if model.kind == Kind.CODE else '/translate'}")
     return model.generator
 
 

@@ -23,6 +23,7 @@ from typing import Any
 from gansrv.demo import actions
 from gansrv.demo.models import CONTROL_GROUPS, MAX_CODES, DemoModel, Limits, card_markdown, model_card
 from gansrv.errors import UserError
+from gansrv.kinds import Kind
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # no calls home from a demo
 # Gradio's queue rebuilds a pandas summary of its last 10,000 events after every event (3-8 ms of CPU
@@ -91,7 +92,7 @@ def _layout(models: dict[str, DemoModel], limits: Limits, examples: Sequence[Pat
                 ui.codes_btn = gr.Button("Generate", variant="primary", elem_id="generate-codes")
             with group("batch"):
                 ui.each_btn = gr.Button("One of each class", elem_id="one-of-each",
-                                        visible=first.kind == "conditional")
+                                        visible=first.kind == Kind.CONDITIONAL)
                 ui.generate_btn = gr.Button("Generate", variant="primary", elem_id="generate")
                 ui.zip_btn = gr.Button("Download as zip", elem_id="zip")
                 ui.zip_file = gr.File(label="zip", height=90, elem_id="zip-file")
@@ -153,8 +154,8 @@ def _wire(app: gr.Blocks, ui: SimpleNamespace, models: dict[str, DemoModel], lim
         shown = [gr.update(visible=g in m.controls) for g, cols in ui.groups.items() for _ in cols]
         lo, hi = m.code_range
         return [*shown, gr.update(choices=[actions.ALL_CLASSES, *m.class_names], value=actions.ALL_CLASSES,
-                                  label="Categorical code" if m.kind == "code" else "Class"),
-                gr.update(visible=m.kind == "conditional"),
+                                  label="Categorical code" if m.kind == Kind.CODE else "Class"),
+                gr.update(visible=m.kind == Kind.CONDITIONAL),
                 *[gr.update(visible=i < m.code_dim, minimum=lo, maximum=hi) for i in range(MAX_CODES)],
                 card_markdown(model_card(m))]
 

@@ -23,6 +23,7 @@ import numpy as np
 from gansrv.demo.limits import DEFAULT_THREADS, Limits
 from gansrv.digest import sha256_file
 from gansrv.errors import UserError
+from gansrv.kinds import Kind
 from gansrv.runtime import Generator, LoadedModel, load, read_info, to_uint8
 from gansrv.runtime.metadata import ModelInfo
 
@@ -44,10 +45,10 @@ class KindUI:
 # Groups: "sampling" (seed, count, truncation), "batch" (generate, zip, interpolation), "class" (class
 # or categorical-code picker; shown only for models with labels), "codes" (sliders), "upload".
 KINDS: dict[str, KindUI] = {
-    "noise": KindUI("noise → image", ("sampling", "batch")),
-    "conditional": KindUI("class-conditional", ("sampling", "batch", "class")),
-    "code": KindUI("code-controlled", ("sampling", "class", "codes")),
-    "image": KindUI("image → image", ("upload",)),
+    Kind.NOISE: KindUI("noise → image", ("sampling", "batch")),
+    Kind.CONDITIONAL: KindUI("class-conditional", ("sampling", "batch", "class")),
+    Kind.CODE: KindUI("code-controlled", ("sampling", "class", "codes")),
+    Kind.IMAGE: KindUI("image → image", ("upload",)),
 }
 CONTROL_GROUPS = ("sampling", "batch", "class", "codes", "upload")
 
@@ -139,7 +140,7 @@ def open_model(name: str, path: Path, provider: str = "auto", threads: int = DEF
     ``threads``: onnxruntime intra-op threads (0: its default); see ``limits.DEFAULT_THREADS``.
     """
     loaded = load(path, provider, threads)
-    if loaded.info.kind in ("noise", "conditional"):
+    if loaded.info.kind in (Kind.NOISE, Kind.CONDITIONAL):
         model = DemoModel(name, path, loaded, Generator(loaded), sha256_file(path))
     else:
         model = DemoModel(name, path, loaded, None, sha256_file(path))
@@ -150,7 +151,7 @@ def open_model(name: str, path: Path, provider: str = "auto", threads: int = DEF
 def _check_contract(model: DemoModel) -> None:
     """The inputs the demo feeds a code or image graph (see ``actions``); refuse others by name."""
     info, names = model.info, sorted(model.info.input_names())
-    if info.kind == "code":
+    if info.kind == Kind.CODE:
         want = ["code", "label", "z"] if info.num_classes else ["code", "z"]
         ok = names == want and 1 <= model.code_dim <= MAX_CODES
         try:
@@ -166,7 +167,7 @@ def _check_contract(model: DemoModel) -> None:
         sized = all(isinstance(d, int) and d > 0 for d in shape[2:]) or info.size_multiple > 0
         ok = names == ["image"] and len(shape) == 4 and isinstance(shape[1], int) and sized
     if not ok:
-        want = ("z, code (1..8 values) and label if it has classes" if info.kind == "code"
+        want = ("z, code (1..8 values) and label if it has classes" if info.kind == Kind.CODE
                 else "image (batch, C, H, W)")
         raise UserError(f"{model.path}: a {info.kind!r} graph with inputs "
                         f"{[(t.name, t.shape) for t in info.inputs]}; the demo expects {want}")

@@ -11,6 +11,7 @@ from typing import Any
 
 from gansrv import __version__
 from gansrv.family import ExportSpec
+from gansrv.kinds import Kind
 from gansrv.runtime.metadata import ModelInfo, TensorInfo
 from gansrv.train.load import LoadedRun
 
@@ -50,16 +51,14 @@ def tensor_info(name: str, value: Any, latent_dim: int, num_classes: int,
 
 def build_info(run: LoadedRun, spec: ExportSpec, outputs: dict[str, Any], opset: int) -> ModelInfo:
     """Metadata for `spec`; `outputs` are torch's outputs on the example inputs (for shapes)."""
-    try:
-        latent = int(run.family.latent_dim(run.config))
-    except (AttributeError, TypeError, ValueError):
-        latent = 0  # image -> image families have no z
+    takes_noise = run.family.takes_noise(run.config)
+    latent = int(run.family.latent_dim(run.config)) if takes_noise else 0  # 0: no z (metadata)
     # Classes belong in the metadata of models that take or predict a label; an unconditional model
     # trained on labelled data knows nothing of them.
-    kind = spec.kind or run.family.kind_for(run.config).value
-    classifier = kind == "classifier"
+    kind = Kind(spec.kind or run.family.kind_for(run.config)).value
+    classifier = kind == Kind.CLASSIFIER
     latent = 0 if classifier else latent
-    conditional = "label" in spec.inputs or kind == "conditional" or classifier
+    conditional = "label" in spec.inputs or kind == Kind.CONDITIONAL or classifier
     names = list(run.spec.class_names) if conditional else []
     if spec.class_names is not None:  # label values of the family's own (e.g. a categorical code)
         names = list(spec.class_names)

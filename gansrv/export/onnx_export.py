@@ -22,7 +22,7 @@ from typing import Any
 
 from gansrv.atomic import atomic_path
 from gansrv.errors import UserError
-from gansrv.export import parity
+from gansrv.export import examples, parity
 from gansrv.export.metadata import build_info
 from gansrv.family import ExportSpec
 from gansrv.runtime.metadata import MAX_SIDE
@@ -83,7 +83,8 @@ def export_run(run_dir: str | Path, out: str | Path | None = None, opset: int = 
     if not (tolerance >= 0 and math.isfinite(tolerance)):
         raise UserError(f"--tolerance must be a finite number >= 0, got {tolerance}")
     run = load_run(run_dir)
-    specs = select(run.family.export_graphs(run.modules, run.config, run.spec), with_discriminator)
+    graphs = run.family.export_graphs(run.modules, run.config, run.spec)
+    specs = [examples.resolve(s, run) for s in select(graphs, with_discriminator)]
     paths = graph_paths(out, specs)
     made_dir = not out.parent.exists()
     done: list[Exported] = []
@@ -106,11 +107,12 @@ def export_graph(run: LoadedRun, spec: ExportSpec, path: Path, opset: int, toler
     """Write one graph to `path` with its metadata; return its parity error (raise above tolerance)."""
     import onnx
 
+    spec = examples.resolve(spec, run)
     reference = copy.deepcopy(spec.module).eval()
     example_out = dict(zip(spec.outputs, parity.torch_outputs(reference, _numpy(spec.inputs))))
     info = build_info(run, spec, _as_tensors(example_out), opset)
     fixed_size = rewrite and not spec.size_multiple
-    prog = _export(prepare(spec.module, spec.inputs if fixed_size else None), spec, opset)
+    prog = export_program(prepare(spec.module, spec.inputs if fixed_size else None), spec, opset)
     _set_metadata(prog, info.to_props())
     prog.save(str(path), external_data=False)
     onnx.checker.check_model(str(path), full_check=True)
@@ -177,7 +179,7 @@ def _remove_legacy_norm_hooks(sub: Any) -> None:
             remove_weight_norm(sub, hook.name)
 
 
-def _export(module: Any, spec: ExportSpec, opset: int) -> Any:
+def export_program(module: Any, spec: ExportSpec, opset: int) -> Any:
     """The dynamo exporter with a dynamic batch axis on every input, torch's chatter silenced."""
     import torch
 

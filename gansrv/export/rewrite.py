@@ -4,10 +4,9 @@ The one rewrite so far: a transposed convolution that only ever sees a 1x1 input
 DCGAN-style generator: z as ``latent x 1 x 1`` -> ``C x k x k``) is a matrix product, and so is the
 BatchNorm after it. onnxruntime runs ConvTranspose image by image, so at batch 64 that stem was 64
 matrix-vector products; as one MatMul over the batch (``N x Cin`` times ``Cin x C*k*k``) it is one
-matrix product. Measured on the 2-core machine (``benchmarks/export_rewrite.py``, 2026-11-30): the
-exported dcgan and cgan generators ran 1.29-1.36x faster at batch 64. The arithmetic is the same sums in
-another order, so the export's parity check (against the untouched module) still bounds the
-difference.
+matrix product; what that gains is measured by ``benchmarks/export_rewrite.py`` (docs/benchmarks.md,
+"Stem rewrite, batch PNG encoder, ``--compression``"). The arithmetic is the same sums in another
+order, so the export's parity check (against the untouched module) still bounds the difference.
 """
 
 from __future__ import annotations

@@ -209,14 +209,14 @@ def accuracy(model: nn.Module, images: np.ndarray, labels: np.ndarray) -> float:
 def export_onnx(model: SmallCNN, path: str, example: np.ndarray, metadata: dict[str, str]) -> float:
     """Write ``image -> (logits, features)`` to ``path`` (dynamic batch, one file); return the max
     |onnxruntime - torch| on ``example`` so a broken export is caught before it is cached."""
-    from gansrv.export.onnx_export import _export
+    from gansrv.export.onnx_export import export_program
     from gansrv.family import ExportSpec
     from gansrv.runtime.session import session
 
     both = _Both(model).eval()
     x = to_unit(example)
     spec = ExportSpec("evaluator", both, {"image": x[:2]}, outputs=["logits", "features"])
-    prog = _export(both, spec, 20)
+    prog = export_program(both, spec, 20)
     for key, value in metadata.items():
         prog.model.metadata_props[key] = value
     prog.save(path, external_data=False)

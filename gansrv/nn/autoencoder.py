@@ -110,31 +110,3 @@ class AutoencoderD(nn.Module):
                 ) -> tuple[torch.Tensor, torch.Tensor]:
         recon, _ = self.reconstruct(image, label)
         return energy(image, recon, self.norm), recon
-
-
-def build_players(config, channels: int, classes: int, energy_norm: str) -> dict[str, nn.Module]:
-    """G (a :class:`Decoder` from z) and D (an :class:`AutoencoderD`) from a config that has
-    ``latent_dim, image_size, g_width, d_width, code_dim, embed_dim, g_norm, conditional``."""
-    k = classes if config.conditional else 0
-    embed = config.embed_dim if k else 0
-    size = config.image_size
-    return {"G": Decoder(config.latent_dim, size, channels, config.g_width, k, embed,
-                         norm=config.g_norm, tanh=True),
-            "D": AutoencoderD(size, channels, config.d_width, config.code_dim, energy_norm, k, embed)}
-
-
-def export_specs(modules, config, channels: int, classes: int, metadata: dict) -> list:
-    """The generator graph, and D as an energy scorer: ``image`` (and ``label``) -> ``energy`` per
-    image and ``reconstruction``; ``metadata`` (e.g. the energy norm) goes into the scorer's file."""
-    from gansrv.family import ExportSpec
-
-    n = 2
-    image = torch.rand(n, channels, config.image_size, config.image_size) * 2 - 1
-    z = {"z": torch.randn(n, config.latent_dim)}
-    x = {"image": image}
-    if config.conditional:
-        label = torch.arange(n) % max(classes, 1)
-        z["label"] = x["label"] = label
-    return [ExportSpec("generator", modules["G"], z),
-            ExportSpec("discriminator", modules["D"], x, outputs=["energy", "reconstruction"],
-                       metadata=metadata)]

@@ -1,12 +1,11 @@
 """Objectives of autoencoder-discriminator GANs: the EBGAN margin loss and pulling-away term, the
-BEGAN equilibrium control k_t and its convergence measure M, and plain autoencoder pre-training.
+BEGAN equilibrium control k_t and its convergence measure M (the updates and the autoencoder
+pre-training that use them: :mod:`gansrv.kits.autoencoder`).
 
 Energies are per-image tensors from :class:`gansrv.nn.autoencoder.AutoencoderD` (low = real-looking).
 """
 
 from __future__ import annotations
-
-from collections.abc import Callable
 
 import torch
 
@@ -65,47 +64,3 @@ def convergence_measure(real_loss: float, fake_loss: float, gamma: float) -> flo
     it decreases steadily over a healthy run, so it is the one number to watch.
     """
     return real_loss + abs(gamma * real_loss - fake_loss)
-
-
-def fakes(ctx, G: torch.nn.Module, n: int, latent_dim: int, conditional: bool
-          ) -> tuple[torch.Tensor, torch.Tensor | None]:
-    """n generated images and the labels they were asked for (None when unconditional); the noise
-    and labels come from ctx, so a resumed run draws the same ones."""
-    labels = ctx.fake_labels(n) if conditional else None
-    return G(ctx.randn(n, latent_dim), labels), labels
-
-
-def pretrain_once(ctx, D: torch.nn.Module, optimizer: torch.optim.Optimizer, steps: int,
-                  conditional: bool) -> None:
-    """Run the D pre-training of the recipe once, at the run's first generator step.
-
-    It lives inside ``train_step`` (not before the loop) so that it draws its batches from the
-    engine's stream and ends before the first checkpoint: a resumed run neither repeats nor skips
-    it. The real energy of every pre-training step is kept in the family state
-    (``pretrain_energy``, saved in each checkpoint's state.pt) as the record that D learnt.
-    """
-    if steps <= 0 or ctx.state.get("pretrained_steps", 0) >= steps:
-        return
-    curve = pretrain_autoencoder(ctx, lambda x, y: D(x, y if conditional else None)[0],
-                                 optimizer, steps)
-    ctx.state["pretrained_steps"] = steps
-    ctx.state["pretrain_energy"] = torch.tensor(curve, dtype=torch.float32)
-
-
-def pretrain_autoencoder(ctx, energy_of: Callable, optimizer: torch.optim.Optimizer,
-                         steps: int) -> list[float]:
-    """Train D as a plain autoencoder on ``steps`` real batches (min of real energy); returns the
-    real energy of each step. Batches come from ``ctx.next_batch()``, so the engine's data stream,
-    and with it a resumed run, accounts for them.
-
-    EBGAN's D is then strong from the generator's first step (the recipe's fast start).
-    """
-    curve = []
-    for _ in range(steps):
-        x, y = ctx.next_batch()
-        loss = energy_of(x, y).mean()
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        curve.append(loss.item())
-    return curve

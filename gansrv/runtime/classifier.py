@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from gansrv.errors import UserError
+from gansrv.kinds import Kind
 from gansrv.runtime.model import LoadedModel, ModelUser
 from gansrv.runtime.translator import match_channels
 
@@ -37,7 +38,7 @@ class Classifier(ModelUser):
     def __init__(self, model: LoadedModel):
         info = model.info
         outs = [t.name for t in info.outputs]
-        if info.kind != "classifier" or info.input_names() != ["image"] or "probs" not in outs:
+        if info.kind != Kind.CLASSIFIER or info.input_names() != ["image"] or "probs" not in outs:
             raise UserError(f"{model.path}: a {info.kind} model's {info.graph!r} graph with inputs "
                             f"{info.input_names()}; classify needs the <name>.classifier.onnx file "
                             f"of a classifier-guided export (e.g. acgan)")

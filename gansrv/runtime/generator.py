@@ -13,6 +13,7 @@ from collections.abc import Iterator, Sequence
 import numpy as np
 
 from gansrv.errors import UserError
+from gansrv.kinds import GENERATOR_KINDS, Kind
 from gansrv.runtime.codes import CodeSpec, Sweep, codes_for, rows_of
 from gansrv.runtime.model import LoadedModel, ModelUser
 
@@ -62,17 +63,17 @@ class Generator(ModelUser):
 
     def __init__(self, model: LoadedModel):
         info = model.info
-        if info.kind == "image":
+        if info.kind == Kind.IMAGE:
             raise UserError(f"{model.path}: an image -> image model ({info.family}); translate "
                             f"images with it ('gansrv translate', gansrv.runtime.Translator)")
         if info.graph != "generator" or "z" not in info.input_names():
             raise UserError(f"{model.path}: a {info.graph!r} graph with inputs {info.input_names()}; "
                             f"generate needs the generator file of an export")
-        if info.kind not in ("noise", "conditional", "code"):
+        if info.kind not in GENERATOR_KINDS:
             raise UserError(f"{model.path}: family kind {info.kind!r} is not supported by the runtime's "
                             f"generate yet")
         self.code_spec: CodeSpec | None = CodeSpec.of(info)  # the ``code`` input, if any
-        if info.kind == "code" and self.code_spec is None:
+        if info.kind == Kind.CODE and self.code_spec is None:
             raise UserError(f"{model.path}: a code model without a 'code' input; re-export it")
         super().__init__(model)
 

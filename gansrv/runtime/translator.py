@@ -12,6 +12,7 @@ from collections.abc import Iterator
 import numpy as np
 
 from gansrv.errors import UserError
+from gansrv.kinds import Kind
 from gansrv.runtime.generator import to_uint8
 from gansrv.runtime.metadata import MAX_SIDE
 from gansrv.runtime.model import LoadedModel, ModelUser
@@ -27,7 +28,7 @@ class Translator(ModelUser):
     def __init__(self, model: LoadedModel):
         info = model.info
         names = info.input_names()
-        if info.kind != "image" or names != ["image"] or info.output_range is None:
+        if info.kind != Kind.IMAGE or names != ["image"] or info.output_range is None:
             raise UserError(f"{model.path}: a {info.kind} model's {info.graph!r} graph with inputs "
                             f"{names}; translate needs the generator file of an image -> image "
                             f"export")

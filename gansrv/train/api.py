@@ -10,19 +10,21 @@ from typing import Any
 from gansrv.data import load_dataset
 from gansrv.errors import UserError
 from gansrv.family import Family, Kind, check_config
+from gansrv.kinds import DataForm
 from gansrv.train import checkpoint as ckpt
 from gansrv.train import rundir
 from gansrv.train.options import DEFAULT_STEPS, TrainOptions, check_options
 
 
 def _load_data(family: Family, config: Any, opts: TrainOptions, named: dict | None):
-    direction = family.pairing(config)
-    if direction is not None:
-        from gansrv.data.paired import UNPAIRED, load_pairs, load_unpaired
+    form = family.data_form(config)
+    if form is not DataForm.IMAGES:
+        from gansrv.data.paired import load_pairs, load_unpaired
 
-        if direction == UNPAIRED:
+        if form is DataForm.UNPAIRED:
             return load_unpaired(opts.data, family.image_size(config), opts.limit)
-        return load_pairs(opts.data, direction, size=family.image_size(config), limit=opts.limit)
+        return load_pairs(opts.data, family.direction(config), size=family.image_size(config),
+                          limit=opts.limit)
     data = load_dataset(opts.data, size=family.image_size(config), limit=opts.limit,
                         extra_named=named)
     needs = family.needs_labels or family.kind_for(config) is Kind.CONDITIONAL

@@ -1,13 +1,14 @@
-"""What a family's ``train_step`` may touch: its modules, optimizers, config and the engine's
-seeded randomness and data stream. Everything random comes from here so that resume is exact."""
+"""The engine's data stream: the :class:`gansrv.step.BatchSource` its :class:`StepContext` draws
+from. The step context itself is part of the contract (:mod:`gansrv.step`); it is re-exported here
+for code that imported it from this module before."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any
-
 import torch
+
+from gansrv.step import StepContext
+
+__all__ = ["BatchStream", "StepContext"]
 
 
 class BatchStream:
@@ -47,34 +48,3 @@ class BatchStream:
     @property
     def epoch(self) -> float:
         return self.consumed / self.per_epoch
-
-
-@dataclass
-class StepContext:
-    modules: Mapping[str, torch.nn.Module]
-    optimizers: Mapping[str, torch.optim.Optimizer]
-    config: Any
-    device: torch.device
-    num_classes: int
-    stream: BatchStream
-    generator: torch.Generator
-    step: int = 0
-    # Family-owned values that must survive a resume (e.g. BEGAN's k_t): plain numbers/tensors.
-    state: dict[str, Any] = field(default_factory=dict)
-
-    def randn(self, *shape: int) -> torch.Tensor:
-        return torch.randn(*shape, generator=self.generator, device=self.device)
-
-    def rand(self, *shape: int) -> torch.Tensor:
-        return torch.rand(*shape, generator=self.generator, device=self.device)
-
-    def randint(self, high: int, *shape: int) -> torch.Tensor:
-        return torch.randint(high, shape, generator=self.generator, device=self.device)
-
-    def fake_labels(self, n: int) -> torch.Tensor:
-        """Uniform class labels for generated samples (conditional families)."""
-        return self.randint(self.num_classes, n)
-
-    def next_batch(self) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """Another real batch, for recipes that update D several times per G step."""
-        return self.stream.next()

@@ -21,10 +21,12 @@ import torch
 from gansrv import atomic
 from gansrv.data import Dataset, DataSpec
 from gansrv.errors import UserError
-from gansrv.family import Family, Kind
+from gansrv.family import Family
+from gansrv.kinds import Kind
+from gansrv.step import StepContext
 from gansrv.train import checkpoint as ckpt
 from gansrv.train import pictures
-from gansrv.train.context import BatchStream, StepContext
+from gansrv.train.context import BatchStream
 from gansrv.train.options import TrainOptions
 
 GRID_COLS = 8

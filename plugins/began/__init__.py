@@ -4,26 +4,26 @@ D is an autoencoder with the pixel-wise L1 reconstruction loss L(v) = |v - D(v)|
 separating real and fake energies, D minimises L(x) - k_t L(G(z)) and G minimises L(G(z)); the
 proportional control k_t (family state, saved with every checkpoint) holds the equilibrium
 E[L(G(z))] = gamma E[L(x)], and M = L(x) + |gamma L(x) - L(G(z))| measures convergence. Both are
-logged every step. The maths lives in ``gansrv.nn.energy`` and ``gansrv.nn.autoencoder``.
+logged every step. The losses live in ``gansrv.nn.energy``, the networks in
+``gansrv.nn.autoencoder``, the step shape it shares with ebgan in ``gansrv.kits.autoencoder``.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from gansrv import hookimpl
-from gansrv.family import option
-from gansrv.nn.autoencoder_family import AutoencoderFamily
+from gansrv import hookimpl, option
+from gansrv.kits import AutoencoderFamily, fields
 
 
 @dataclass
 class Config:
-    latent_dim: int = option(64, "Size of the noise vector z (paper: 64).", min=1, max=4096)
-    image_size: int = option(28, "Resolution.", choices=(28, 32, 64))
+    latent_dim: int = fields.latent_dim(64, "paper: 64")
+    image_size: int = fields.image_size(28)
     conditional: bool = option(False, "Class-conditional G and D: the run and its exports are then of "
                                           "kind conditional (needs labelled data).")
-    g_width: int = option(64, "Base channel width of G (the decoder's shape).", min=1, max=1024)
-    d_width: int = option(64, "Base channel width of the autoencoder D.", min=1, max=1024)
+    g_width: int = fields.width(64, "G", "the decoder's shape")
+    d_width: int = fields.width(64, "the autoencoder D")
     code_dim: int = option(64, "Size of D's embedding h (paper: 64).", min=1, max=4096)
     embed_dim: int = option(16, "Size of the label embedding (conditional only).", min=1, max=1024)
     g_norm: str = option("none", "Normalisation in G (the paper uses none).", choices=("batch", "none"))
@@ -33,8 +33,8 @@ class Config:
     k0: float = option(0.0, "Initial k_t.", min=0.0, max=1.0)
     pretrain_steps: int = option(0, "Autoencoder pre-training steps of D on real data before the "
                                     "first generator step (0: none, as in the paper).", min=0, max=20000)
-    lr: float = option(1e-4, "Adam learning rate for G and D (paper: 1e-4).", min=0.0, max=10.0)
-    beta1: float = option(0.5, "Adam beta1.", min=0.0, max=0.9999)
+    lr: float = fields.lr(1e-4, note="paper: 1e-4")
+    beta1: float = fields.beta1(0.5)
 
 
 class BEGAN(AutoencoderFamily):

@@ -16,8 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from gansrv import hookimpl
-from gansrv.family import ExportSpec, Family, Kind, option
+from gansrv import DataForm, ExportSpec, Family, Kind, hookimpl, option
 
 VARIANTS = ("cyclegan", "dualgan", "discogan")
 
@@ -88,11 +87,11 @@ class CycleGAN(Family):
     smoke_args = ("--image-size", "32", "--ngf", "4", "--ndf", "4", "--blocks", "1",
                   "--pool-size", "4")
 
-    def pairing(self, config):
-        return "unpaired"
+    def data_form(self, config):
+        return DataForm.UNPAIRED
 
-    def latent_dim(self, config) -> int:
-        return 0
+    def takes_noise(self, config) -> bool:
+        return False
 
     def validate(self, config, data) -> None:
         from gansrv.errors import UserError
@@ -137,23 +136,21 @@ class CycleGAN(Family):
             return critic_first_step(batch, ctx)
         return generator_first_step(batch, ctx)
 
-    def sample(self, modules, z, labels=None):
-        return modules["G_AB"](z)
+    def sample(self, modules, inputs, labels=None):
+        return modules["G_AB"](inputs)  # inputs: images of domain A
 
     def export_graphs(self, modules, config, data):
-        import torch
-
         side, a, b = train_side(config), data.channels, data.target_channels or data.channels
-        image_a = torch.rand(2, a, side, side) * 2 - 1
-        image_b = torch.rand(2, b, side, side) * 2 - 1
+        of_a, of_b = {"image": (a, side, side)}, {"image": (b, side, side)}
         m, variant = modules["G_AB"].multiple, {"variant": config.variant}
-        return [ExportSpec("generator", modules["G_AB"], {"image": image_a}, outputs=["translated"],
-                           metadata={"direction": "AtoB", **variant}, size_multiple=m),
-                ExportSpec("generator_ba", modules["G_BA"], {"image": image_b},
+        return [ExportSpec("generator", modules["G_AB"], ("image",), outputs=["translated"],
+                           metadata={"direction": "AtoB", **variant}, size_multiple=m, shapes=of_a),
+                ExportSpec("generator_ba", modules["G_BA"], ("image",),
                            outputs=["translated"], metadata={"direction": "BtoA", **variant},
-                           size_multiple=m),
-                ExportSpec("discriminator", modules["D_B"], {"image": image_b},
-                           outputs=["patch_logits"], metadata={"domain": "B", **variant})]
+                           size_multiple=m, shapes=of_b),
+                ExportSpec("discriminator", modules["D_B"], ("image",),
+                           outputs=["patch_logits"], metadata={"domain": "B", **variant},
+                           shapes=of_b)]
 
 
 @hookimpl

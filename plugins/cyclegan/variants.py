@@ -4,6 +4,10 @@ All three learn two mappings between unpaired domains and tie them with a recons
 (A -> B -> A and B -> A -> B); they differ in the adversarial loss, the reconstruction distance, the
 update order and the optimizer:
 
+In all three, the generators' update runs with both discriminators frozen
+(:func:`gansrv.nn.optim.frozen`): the adversarial terms pass through D_A and D_B, but their
+parameters' gradients, which D's next update would clear unused, are not computed.
+
 - **cyclegan** (Zhu et al. 2017): LSGAN losses (Mao et al. 2017), L1 cycle weight 10, an identity
   term, a 50-image history pool for D, Adam 2e-4 / beta1 0.5; G updated first, then D.
 - **dualgan** (Yi et al. 2017): WGAN critics (Arjovsky et al. 2017: no sigmoid, weights clipped to
@@ -63,22 +67,23 @@ def real_pair(batch, ctx) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 def generator_update(ctx, real_a, real_b, losses: Losses) -> tuple[dict, torch.Tensor, torch.Tensor]:
-    """One step of both generators on adversarial + reconstruction (+ identity) terms; D frozen.
+    """One step of both generators on adversarial + reconstruction (+ identity) terms, with both
+    discriminators frozen (every variant).
 
     Returns the logged terms and the (graph-attached) fakes fake_a, fake_b."""
+    from gansrv.nn.optim import frozen, update
+
     m, c = ctx.modules, ctx.config
-    fake_b, fake_a = m["G_AB"](real_a), m["G_BA"](real_b)
-    opt_g = ctx.optimizers["G"]
-    opt_g.zero_grad(set_to_none=True)
-    gan = losses.g_adv(m["D_B"](fake_b)) + losses.g_adv(m["D_A"](fake_a))
-    cycle = losses.recon(m["G_BA"](fake_b), real_a) + losses.recon(m["G_AB"](fake_a), real_b)
-    loss = gan + c.cycle_weight * cycle
-    identity = fake_b.new_zeros(())
-    if c.identity_weight:
-        identity = F.l1_loss(m["G_AB"](real_b), real_b) + F.l1_loss(m["G_BA"](real_a), real_a)
-        loss = loss + c.cycle_weight * c.identity_weight * identity
-    loss.backward()
-    opt_g.step()
+    with frozen(m["D_A"], m["D_B"]):
+        fake_b, fake_a = m["G_AB"](real_a), m["G_BA"](real_b)
+        gan = losses.g_adv(m["D_B"](fake_b)) + losses.g_adv(m["D_A"](fake_a))
+        cycle = losses.recon(m["G_BA"](fake_b), real_a) + losses.recon(m["G_AB"](fake_a), real_b)
+        loss = gan + c.cycle_weight * cycle
+        identity = fake_b.new_zeros(())
+        if c.identity_weight:
+            identity = F.l1_loss(m["G_AB"](real_b), real_b) + F.l1_loss(m["G_BA"](real_a), real_a)
+            loss = loss + c.cycle_weight * c.identity_weight * identity
+        update(ctx.optimizers["G"], loss)
     return {"g_gan": gan.detach(), "cycle": cycle.detach(), "identity": identity.detach()}, \
         fake_a, fake_b
 
@@ -86,17 +91,15 @@ def generator_update(ctx, real_a, real_b, losses: Losses) -> tuple[dict, torch.T
 def discriminator_update(ctx, real_a, real_b, fake_a, fake_b, losses: Losses
                          ) -> tuple[torch.Tensor, torch.Tensor]:
     """One step of both discriminators on real images against (pooled) detached fakes."""
+    from gansrv.nn.optim import update
     from gansrv_plugins.cyclegan.models import image_pool
 
     m, c = ctx.modules, ctx.config
-    opt_d = ctx.optimizers["D"]
-    opt_d.zero_grad(set_to_none=True)
     pool_a = image_pool(ctx, "pool_a", fake_a.detach(), c.pool_size)
     pool_b = image_pool(ctx, "pool_b", fake_b.detach(), c.pool_size)
     d_a = losses.d_adv(m["D_A"](real_a), m["D_A"](pool_a))
     d_b = losses.d_adv(m["D_B"](real_b), m["D_B"](pool_b))
-    (d_a + d_b).backward()
-    opt_d.step()
+    update(ctx.optimizers["D"], d_a + d_b)
     return d_a.detach(), d_b.detach()
 
 
@@ -111,7 +114,7 @@ def generator_first_step(batch, ctx) -> dict[str, float]:
 
 def critic_first_step(batch, ctx) -> dict[str, float]:
     """dualgan (Yi et al. 2017, Algorithm 1): ``n_critic`` clipped critic updates, each on a fresh
-    batch, then one generator update on the last batch with the critics frozen.
+    batch, then one generator update on the last batch (critics frozen, as in every variant).
 
     Logged: the critics' losses of the last update and ``wasserstein``, mean(f(real)) - mean(f(fake))
     summed over both critics and averaged over the updates (the estimate that should fall as G improves)."""
@@ -128,10 +131,6 @@ def critic_first_step(batch, ctx) -> dict[str, float]:
         clip_weights_(m["D_A"], c.clip)
         clip_weights_(m["D_B"], c.clip)
         gaps.append(-(d_a + d_b))
-    for name in ("D_A", "D_B"):
-        m[name].requires_grad_(False)
     logs, _, _ = generator_update(ctx, real_a, real_b, losses)
-    for name in ("D_A", "D_B"):
-        m[name].requires_grad_(True)
     return {"d_a": d_a.item(), "d_b": d_b.item(), "wasserstein": torch.stack(gaps).mean().item(),
             **{k: v.item() for k, v in logs.items()}}

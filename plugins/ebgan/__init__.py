@@ -4,26 +4,26 @@ D is an autoencoder whose energy is the reconstruction MSE. D pushes the energy 
 down and that of fakes up to a margin m; G lowers the energy of its fakes, plus the pulling-away
 term on D's encoder codes against mode collapse. D can be pre-trained as a plain autoencoder on
 real data (``--pretrain-steps``), so it is strong from the generator's first step.
-The maths lives in ``gansrv.nn.energy`` and ``gansrv.nn.autoencoder`` (shared with began).
+The losses live in ``gansrv.nn.energy``, the networks in ``gansrv.nn.autoencoder``, and the step
+shape it shares with began in the autoencoder kit (``gansrv.kits.autoencoder``).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from gansrv import hookimpl
-from gansrv.family import option
-from gansrv.nn.autoencoder_family import AutoencoderFamily
+from gansrv import hookimpl, option
+from gansrv.kits import AutoencoderFamily, fields
 
 
 @dataclass
 class Config:
-    latent_dim: int = option(64, "Size of the noise vector z.", min=1, max=4096)
-    image_size: int = option(28, "Resolution.", choices=(28, 32, 64))
+    latent_dim: int = fields.latent_dim(64)
+    image_size: int = fields.image_size(28)
     conditional: bool = option(False, "Class-conditional G and D: the run and its exports are then of "
                                           "kind conditional (needs labelled data).")
-    g_width: int = option(64, "Base channel width of G.", min=1, max=1024)
-    d_width: int = option(64, "Base channel width of the autoencoder D.", min=1, max=1024)
+    g_width: int = fields.width(64, "G")
+    d_width: int = fields.width(64, "the autoencoder D")
     code_dim: int = option(64, "Size of D's encoder code (the pulling-away term's embedding).",
                            min=1, max=4096)
     embed_dim: int = option(16, "Size of the label embedding (conditional only).", min=1, max=1024)
@@ -34,8 +34,8 @@ class Config:
                               min=0.0, max=100.0)
     pretrain_steps: int = option(100, "Autoencoder pre-training steps of D on real data before "
                                       "the first generator step (0: none).", min=0, max=20000)
-    lr: float = option(2e-4, "Adam learning rate for G and D.", min=0.0, max=10.0)
-    beta1: float = option(0.5, "Adam beta1.", min=0.0, max=0.9999)
+    lr: float = fields.lr(2e-4)
+    beta1: float = fields.beta1(0.5)
 
 
 class EBGAN(AutoencoderFamily):

@@ -18,20 +18,20 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from gansrv import hookimpl
-from gansrv.family import ExportSpec, Family, Kind, option
+from gansrv import ExportSpec, Family, Kind, hookimpl, option
+from gansrv.kits import fields
 
 CODE_RANGE = (-2.0, 2.0)  # twice the prior's range: the paper sweeps to +-2 to show extrapolation
 
 
 @dataclass
 class Config:
-    latent_dim: int = option(62, "Size of the noise vector z (paper, MNIST: 62).", min=1, max=4096)
+    latent_dim: int = fields.latent_dim(62, "paper, MNIST: 62")
     categories: int = option(10, "Values of the categorical code.", min=2, max=100)
     continuous: int = option(2, "Continuous codes, each uniform on [-1, 1].", min=1, max=8)
     q_head: str = option("shared", "Q on D's body (shared) or on a network of its own (separate).",
                          choices=("shared", "separate"))
-    image_size: int = option(28, "Resolution.", choices=(28, 32, 64))
+    image_size: int = fields.image_size(28)
     g_width: int = option(64, "Base channel width of G's transposed convs.", min=1, max=1024)
     d_width: int = option(64, "Base channel width of D's (and Q's) strided convs.", min=1, max=1024)
     fc_width: int = option(1024, "Width of G's first and the trunk's fully connected layer.",
@@ -42,9 +42,9 @@ class Config:
                                 min=0.0, max=100.0)
     lr_g: float = option(1e-3, "Adam learning rate of G (paper: 1e-3).", min=0.0, max=10.0)
     lr_d: float = option(2e-4, "Adam learning rate of D and Q (paper: 2e-4).", min=0.0, max=10.0)
-    beta1: float = option(0.5, "Adam beta1.", min=0.0, max=0.9999)
-    d_steps: int = option(1, "D (and Q) updates per generator step (recipe: 1).", min=1, max=100)
-    g_steps: int = option(1, "G updates per generator step.", min=1, max=100)
+    beta1: float = fields.beta1(0.5)
+    d_steps: int = fields.steps(1, "D (and Q)", note="recipe: 1")
+    g_steps: int = fields.steps(1, "G")
 
 
 def code_names(categories: int) -> list[str]:
@@ -92,29 +92,25 @@ class InfoGAN(Family):
 
         return train_step(batch, ctx)
 
-    def sample(self, modules, z, labels=None):
+    def sample(self, modules, inputs, labels=None):
         """The training grid: row r shows categorical value r (mod K), continuous codes at 0."""
         import torch
 
-        G, n = modules["G"], z.size(0)
+        G, z = modules["G"], inputs
+        n = z.size(0)
         label = (torch.arange(n, device=z.device) // 8) % G.categories if labels is None else labels
         return G(z, torch.zeros(n, G.continuous, device=z.device), label)
 
     def export_graphs(self, modules, config, data):
-        import torch
-
         from gansrv_plugins.infogan.step import PRIOR_HIGH, PRIOR_LOW
 
-        code = torch.rand(2, config.continuous) * 2 - 1
-        image = torch.rand(2, data.channels, config.image_size, config.image_size) * 2 - 1
         meta = {"code_range": json.dumps(list(CODE_RANGE)),
                 "code_prior": json.dumps({"distribution": "uniform", "low": PRIOR_LOW, "high": PRIOR_HIGH}),
                 "q_head": config.q_head}
-        return [ExportSpec("generator", modules["G"],
-                           {"z": torch.randn(2, config.latent_dim), "code": code,
-                            "label": torch.tensor([0, 1])},
-                           metadata=meta, class_names=code_names(config.categories)),
-                ExportSpec("discriminator", modules["D"], {"image": image}, outputs=["logit"])]
+        return [ExportSpec("generator", modules["G"], ("z", "code", "label"), metadata=meta,
+                           class_names=code_names(config.categories),
+                           shapes={"code": (config.continuous,)}),
+                ExportSpec("discriminator", modules["D"], ("image",), outputs=["logit"])]
 
 
 @hookimpl

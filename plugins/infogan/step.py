@@ -12,6 +12,7 @@ import torch
 import torch.nn.functional as F
 
 from gansrv.nn.losses import d_loss_bce, g_loss_nonsaturating
+from gansrv.nn.optim import frozen, update
 
 PRIOR_LOW, PRIOR_HIGH = -1.0, 1.0  # continuous codes ~ U(-1, 1), as in the paper's MNIST runs
 
@@ -63,22 +64,14 @@ def train_step(batch, ctx) -> dict[str, float]:
         fake_logit, q = _judge(ctx, fake)
         loss_q_d, _ = info_loss(q, code, label, c.lambda_cat, c.lambda_cont)
         loss_d = d_loss_bce(real_logit, fake_logit) + loss_q_d
-        opt_d.zero_grad(set_to_none=True)
-        loss_d.backward()
-        opt_d.step()
-    for p in players:
-        p.requires_grad_(False)
-    for _ in range(c.g_steps):
-        z, code, label = sample_codes(ctx, n)
-        fake_logit, q = _judge(ctx, G(z, code, label))
-        loss_q, stats = info_loss(q, code, label, c.lambda_cat, c.lambda_cont)
-        adv = g_loss_nonsaturating(fake_logit)
-        loss_g = adv + loss_q
-        opt_g.zero_grad(set_to_none=True)
-        loss_g.backward()
-        opt_g.step()
-    for p in players:
-        p.requires_grad_(True)
+        update(opt_d, loss_d)
+    with frozen(*players):
+        for _ in range(c.g_steps):
+            z, code, label = sample_codes(ctx, n)
+            fake_logit, q = _judge(ctx, G(z, code, label))
+            loss_q, stats = info_loss(q, code, label, c.lambda_cat, c.lambda_cont)
+            adv = g_loss_nonsaturating(fake_logit)
+            update(opt_g, adv + loss_q)
     return {"loss_d": loss_d.item(), "loss_g": adv.item(), "loss_q": loss_q.item(), **stats,
             "d_real": torch.sigmoid(real_logit).mean().item(),
             "d_fake": torch.sigmoid(fake_logit).mean().item()}

@@ -10,8 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from gansrv import hookimpl
-from gansrv.family import ExportSpec, Family, Kind, option
+from gansrv import DataForm, ExportSpec, Family, Kind, hookimpl, option
 
 PATCHES = (16, 34, 70, 142, 286)  # PatchGAN receptive fields for 1..5 stride-2 layers
 MAX_DEPTH = 8
@@ -63,11 +62,11 @@ class Pix2Pix(Family):
     Config = Config
     smoke_args = ("--image-size", "16", "--ngf", "8", "--ndf", "8", "--patch", "16")
 
-    def pairing(self, config):
-        return config.direction
+    def data_form(self, config):
+        return DataForm.PAIRED  # the input side: config.direction (Family.direction reads it)
 
-    def latent_dim(self, config) -> int:
-        return 0  # no z: dropout is the only noise
+    def takes_noise(self, config) -> bool:
+        return False  # no z: dropout is the only noise
 
     def validate(self, config, data) -> None:
         from gansrv.errors import UserError
@@ -103,43 +102,38 @@ class Pix2Pix(Family):
 
         from gansrv.nn.augment import colour_jitter, paired_crop_flip
         from gansrv.nn.losses import d_loss_bce, g_loss_nonsaturating
+        from gansrv.nn.optim import frozen, update
 
         G, D, c = ctx.modules["G"], ctx.modules["D"], ctx.config
         x, target = paired_crop_flip(*batch, c.crop_size, c.flip, ctx)
         x = colour_jitter(x, c.jitter, ctx)
         fake = G(x)
         opt_d, opt_g = ctx.optimizers["D"], ctx.optimizers["G"]
-        opt_d.zero_grad(set_to_none=True)
         d_loss = 0.5 * d_loss_bce(D(x, target), D(x, fake.detach()))  # halved, as in the paper
-        d_loss.backward()
-        opt_d.step()
-        opt_g.zero_grad(set_to_none=True)
-        g_gan = g_loss_nonsaturating(D(x, fake))
-        g_l1 = F.l1_loss(fake, target)
-        (g_gan + c.l1_weight * g_l1).backward()
-        opt_g.step()
+        update(opt_d, d_loss)
+        with frozen(D):  # D passes G's gradient on, but computes none of its own
+            g_gan = g_loss_nonsaturating(D(x, fake))
+            g_l1 = F.l1_loss(fake, target)
+            update(opt_g, g_gan + c.l1_weight * g_l1)
         return {"d_loss": d_loss.item(), "g_gan": g_gan.item(), "g_l1": g_l1.item()}
 
-    def sample(self, modules, z, labels=None):
-        """G on the centre of each input, cut to a size the U-Net takes (the engine's sample grid
-        shows pairs at the loaded size, which a random crop may have made unfit)."""
-        G = modules["G"]
-        h, w = z.shape[2] // G.multiple * G.multiple, z.shape[3] // G.multiple * G.multiple
-        top, left = (z.shape[2] - h) // 2, (z.shape[3] - w) // 2
-        return G(z[:, :, top:top + h, left:left + w])
+    def sample(self, modules, inputs, labels=None):
+        """G on the centre of each input image, cut to a size the U-Net takes (the engine's sample
+        grid shows pairs at the loaded size, which a random crop may have made unfit)."""
+        G, x = modules["G"], inputs
+        h, w = x.shape[2] // G.multiple * G.multiple, x.shape[3] // G.multiple * G.multiple
+        top, left = (x.shape[2] - h) // 2, (x.shape[3] - w) // 2
+        return G(x[:, :, top:top + h, left:left + w])
 
     def export_graphs(self, modules, config, data):
-        import torch
-
         side, depth = train_side(config), unet_depth(config)
         out_ch = data.target_channels or data.channels
-        image = torch.rand(2, data.channels, side, side) * 2 - 1
-        target = torch.rand(2, out_ch, side, side) * 2 - 1
+        shapes = {"image": (data.channels, side, side), "target": (out_ch, side, side)}
         rule = {"direction": config.direction, "unet_depth": depth}
-        return [ExportSpec("generator", modules["G"], {"image": image}, outputs=["translated"],
-                           metadata=rule, size_multiple=2 ** depth),
-                ExportSpec("discriminator", modules["D"], {"image": image, "target": target},
-                           outputs=["patch_logits"], metadata=rule)]
+        return [ExportSpec("generator", modules["G"], ("image",), outputs=["translated"],
+                           metadata=rule, size_multiple=2 ** depth, shapes=shapes),
+                ExportSpec("discriminator", modules["D"], ("image", "target"),
+                           outputs=["patch_logits"], metadata=rule, shapes=shapes)]
 
 
 @hookimpl

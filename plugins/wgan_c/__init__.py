@@ -8,37 +8,32 @@ Defaults of that recipe: D:G:C = 5:1:1, RMSprop lr 2e-4, c = 0.01 (plugins/wgan_
 Why a family of its own and not ``acgan --critic wgan``: every default differs (step ratio,
 optimizer, learning rate, clipping, a separate classifier network with its own width), and a config
 field has one default; as its own family, ``gansrv train wgan-c --help`` shows the recipe's values
-and a run's config reads as what it is. The update and the export graphs are acgan's
-(gansrv.nn.classifier_family), so the two cannot drift apart.
+and a run's config reads as what it is. The update and the export graphs are acgan's (the
+classifier-guided kit, :class:`gansrv.kits.ClassifierGANFamily`), so the two cannot drift apart.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar
 
-from gansrv import hookimpl
-from gansrv.family import option
-from gansrv.nn.classifier_family import ClassifierGANFamily
-from gansrv.nn.data_efficient import AugmentOptions
+from gansrv import hookimpl, option
+from gansrv.kits import AugmentOptions, ClassifierGANFamily, fields
 
 
 @dataclass
 class Config(AugmentOptions):
-    labelled_samples: ClassVar[bool] = True  # every sample has a class: --augment auto is off
-    latent_dim: int = option(100, "Size of the noise vector z.", min=1, max=4096)
-    image_size: int = option(28, "Resolution.", choices=(28, 32, 64))
-    g_width: int = option(64, "Base channel width of G.", min=1, max=1024)
-    d_width: int = option(64, "Base channel width of the critic.", min=1, max=1024)
-    c_width: int = option(32, "Base channel width of the classifier.", min=1, max=1024)
+    latent_dim: int = fields.latent_dim(100)
+    image_size: int = fields.image_size(28)
+    g_width: int = fields.width(64, "G")
+    d_width: int = fields.width(64, "the critic")
+    c_width: int = fields.width(32, "the classifier")
     critic_norm: str = option("batch", "Normalisation in the critic's hidden convs.",
                               choices=("batch", "layer", "none"))
-    clip: float = option(0.01, "Critic weights are clipped to [-clip, clip].", min=1e-6, max=10.0)
-    lr: float = option(2e-4, "RMSprop learning rate for G, the critic and the classifier.",
-                       min=0.0, max=10.0)
-    d_steps: int = option(5, "Critic updates per generator step.", min=1, max=100)
-    c_steps: int = option(1, "Classifier updates per generator step (real labels).", min=1, max=100)
-    g_steps: int = option(1, "G updates per generator step.", min=1, max=100)
+    clip: float = fields.clip(0.01)
+    lr: float = fields.lr(2e-4, "RMSprop", "G, the critic and the classifier")
+    d_steps: int = fields.steps(5, "Critic")
+    c_steps: int = fields.steps(1, "Classifier", note="real labels")
+    g_steps: int = fields.steps(1, "G")
     class_weight: float = option(1.0, "Weight of the classifier's loss in G's loss.", min=0.0, max=100.0)
 
 

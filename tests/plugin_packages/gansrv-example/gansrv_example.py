@@ -9,8 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from gansrv import hookimpl
-from gansrv.family import ExportSpec, Family, Kind, option
+from gansrv import ExportSpec, Family, Kind, hookimpl, option
 
 
 @dataclass
@@ -45,7 +44,7 @@ class TinyGAN(Family):
                 for k, m in modules.items()}
 
     def train_step(self, batch, ctx):
-        from gansrv.nn.losses import adversarial_step
+        from gansrv.kits.adversarial import adversarial_step
 
         G, D = ctx.modules["G"], ctx.modules["D"]
         return adversarial_step(ctx, batch, lambda z, y: G(z), lambda x, y: D(x),

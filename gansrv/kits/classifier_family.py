@@ -1,4 +1,4 @@
-"""A Family base for classifier-guided conditional GANs (see :mod:`gansrv.nn.aux_classifier`).
+"""A Family base for classifier-guided conditional GANs (see :mod:`gansrv.kits.classifier`).
 
 Families that differ in where the classifier lives (a head on D, or a network of its own), in D's
 loss and constraint and in the optimizers subclass :class:`ClassifierGANFamily`; the generator, the
@@ -47,23 +47,18 @@ class ClassifierGANFamily(Family):
         return modules["C"] if self.separate_classifier else modules["D"]
 
     def train_step(self, batch: Any, ctx: Any) -> dict[str, float]:
-        from gansrv.nn.aux_classifier import classifier_gan_step
+        from gansrv.kits.classifier import classifier_gan_step
 
         c = ctx.config
         return classifier_gan_step(ctx, batch, c.latent_dim, c.d_steps, c.c_steps, c.g_steps,
                                    class_weight=c.class_weight, **self.step_options(c))
 
     def export_graphs(self, modules: Any, config: Any, data: Any) -> list[ExportSpec]:
-        import torch
-
         from gansrv.nn.aux_classifier import ClassifierGraph
 
-        z = torch.randn(2, config.latent_dim)
-        label = torch.tensor([0, 1])
-        image = torch.rand(2, data.channels, config.image_size, config.image_size) * 2 - 1
         d_outputs = ["logit"] if self.separate_classifier else ["logit", "class_logits"]
-        return [ExportSpec("generator", modules["G"], {"z": z, "label": label}),
-                ExportSpec("discriminator", modules["D"], {"image": image}, outputs=d_outputs),
-                ExportSpec("classifier", ClassifierGraph(self.classifier(modules)), {"image": image},
-                           outputs=["logits", "probs"], kind="classifier",
+        return [ExportSpec("generator", modules["G"], ("z", "label")),
+                ExportSpec("discriminator", modules["D"], ("image",), outputs=d_outputs),
+                ExportSpec("classifier", ClassifierGraph(self.classifier(modules)), ("image",),
+                           outputs=["logits", "probs"], kind=Kind.CLASSIFIER,
                            metadata={"input_range": json.dumps(list(INPUT_RANGE))})]

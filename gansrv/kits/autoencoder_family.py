@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from gansrv.family import Family, Kind
+from gansrv.family import ExportSpec, Family, Kind
 
 
 class AutoencoderFamily(Family):
@@ -25,7 +25,7 @@ class AutoencoderFamily(Family):
         raise NotImplementedError
 
     def build(self, config, data):
-        from gansrv.nn.autoencoder import build_players
+        from gansrv.kits.autoencoder import build_players
 
         return build_players(config, data.channels, data.num_classes, self.energy_norm)
 
@@ -35,7 +35,7 @@ class AutoencoderFamily(Family):
         return adam_per_module(modules, config.lr, config.beta1)
 
     def export_graphs(self, modules, config, data):
-        from gansrv.nn.autoencoder import export_specs
-
-        return export_specs(modules, config, data.channels, data.num_classes,
-                            self.scorer_metadata(config))
+        label = ("label",) if config.conditional else ()
+        return [ExportSpec("generator", modules["G"], ("z", *label)),
+                ExportSpec("discriminator", modules["D"], ("image", *label),
+                           outputs=["energy", "reconstruction"], metadata=self.scorer_metadata(config))]

@@ -1,9 +1,12 @@
 """A Family base for conv GANs trained with a Wasserstein-style critic, optionally class-conditional.
 
 Families that differ only in how the critic is kept Lipschitz (clipping, gradient penalty, spectral
-normalisation), in its loss and in the optimizers subclass :class:`ConvCriticFamily` and fill in
-:meth:`critic_options`; networks, conditioning, the update and the export graphs are shared here.
-Config fields it reads: ``latent_dim``, ``image_size``, ``g_width``, ``d_width``, ``conditional``.
+normalisation), in its loss and in the optimizers subclass :class:`ConvCriticFamily`; networks,
+conditioning, the update (:func:`gansrv.kits.critic.wasserstein_step`), Adam and the export graphs
+are shared here, so such a family is its Config and a flag or two. Config fields it reads:
+``latent_dim``, ``image_size``, ``g_width``, ``d_width``, ``conditional``, ``lr``, ``beta1``,
+``beta2`` (the default optimizers) and, where the Config has them, ``critic_norm``, ``n_critic``,
+``loss``, ``gp_weight``, ``clip`` (the update's options).
 """
 
 from __future__ import annotations
@@ -11,6 +14,8 @@ from __future__ import annotations
 from typing import Any
 
 from gansrv.family import ExportSpec, Family, Kind
+
+CRITIC_OPTIONS = ("n_critic", "loss", "gp_weight", "clip")  # wasserstein_step's keyword arguments
 
 
 class ConvCriticFamily(Family):
@@ -25,8 +30,15 @@ class ConvCriticFamily(Family):
         return getattr(config, "critic_norm", "none")
 
     def critic_options(self, config: Any) -> dict[str, Any]:
-        """Keyword arguments of :func:`gansrv.nn.wasserstein.wasserstein_step` for this config."""
-        raise NotImplementedError
+        """Keyword arguments of :func:`gansrv.kits.critic.wasserstein_step` for this config: the
+        Config's fields of the same names."""
+        return {k: getattr(config, k) for k in CRITIC_OPTIONS if hasattr(config, k)}
+
+    def optimizers(self, config: Any, modules: Any) -> dict[str, Any]:
+        """One Adam per player (``lr``, ``beta1``, ``beta2``); WGAN's RMSprop overrides this."""
+        from gansrv.nn.optim import adam_per_module
+
+        return adam_per_module(modules, config.lr, config.beta1, config.beta2)
 
     def build(self, config: Any, data: Any) -> dict[str, Any]:
         from gansrv.nn.convnets import ConvCritic, ConvGenerator
@@ -41,18 +53,13 @@ class ConvCriticFamily(Family):
         return {"G": G, "D": D}
 
     def train_step(self, batch: Any, ctx: Any) -> dict[str, float]:
-        from gansrv.nn.wasserstein import wasserstein_step
+        from gansrv.kits.critic import wasserstein_step
 
         G, D, c = ctx.modules["G"], ctx.modules["D"], ctx.config
         return wasserstein_step(ctx, batch, G, D, c.latent_dim, conditional=c.conditional,
                                 **self.critic_options(c))
 
     def export_graphs(self, modules: Any, config: Any, data: Any) -> list[ExportSpec]:
-        import torch
-
-        z = torch.randn(2, config.latent_dim)
-        image = torch.rand(2, data.channels, config.image_size, config.image_size) * 2 - 1
-        label = {"label": torch.tensor([0, 1])} if config.conditional else {}
-        return [ExportSpec("generator", modules["G"], {"z": z, **label}),
-                ExportSpec("discriminator", modules["D"], {"image": image, **label},
-                           outputs=["logit"])]
+        label = ("label",) if config.conditional else ()
+        return [ExportSpec("generator", modules["G"], ("z", *label)),
+                ExportSpec("discriminator", modules["D"], ("image", *label), outputs=["logit"])]

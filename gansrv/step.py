@@ -1,0 +1,69 @@
+"""What a family's ``train_step`` may touch: its modules, optimizers, config and the engine's
+seeded randomness, extra batches and state that survives a resume. Part of the contract, so it
+imports nothing of the engine: the engine builds a :class:`StepContext` over any
+:class:`BatchSource` (``gansrv.train.context.BatchStream`` is the engine's).
+
+Everything random a step draws comes from here, so that a resumed run repeats an uninterrupted one
+exactly. Light at import (torch only when a step runs), like every contract module.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+if TYPE_CHECKING:
+    import torch
+
+
+@runtime_checkable
+class BatchSource(Protocol):
+    """An endless, seeded source of real batches whose order depends only on (seed, batches taken):
+    ``next()`` gives ``(images, labels)`` (labels None for unlabelled data) or ``(input, target)``
+    for paired data, images in [-1, 1] on the training device."""
+
+    def next(self) -> tuple[torch.Tensor, torch.Tensor | None]: ...
+
+
+@dataclass
+class StepContext:
+    """The argument of :meth:`gansrv.family.Family.train_step`.
+
+    ``state`` holds family-owned values that must survive a resume (e.g. BEGAN's k_t): plain numbers
+    or tensors, saved in every checkpoint. ``step`` is the number of generator steps done before
+    this one.
+    """
+
+    modules: Mapping[str, torch.nn.Module]
+    optimizers: Mapping[str, torch.optim.Optimizer]
+    config: Any
+    device: torch.device
+    num_classes: int
+    stream: BatchSource
+    generator: torch.Generator
+    step: int = 0
+    state: dict[str, Any] = field(default_factory=dict)
+
+    def randn(self, *shape: int) -> torch.Tensor:
+        import torch
+
+        return torch.randn(*shape, generator=self.generator, device=self.device)
+
+    def rand(self, *shape: int) -> torch.Tensor:
+        import torch
+
+        return torch.rand(*shape, generator=self.generator, device=self.device)
+
+    def randint(self, high: int, *shape: int) -> torch.Tensor:
+        import torch
+
+        return torch.randint(high, shape, generator=self.generator, device=self.device)
+
+    def fake_labels(self, n: int) -> torch.Tensor:
+        """Uniform class labels for generated samples (conditional families)."""
+        return self.randint(self.num_classes, n)
+
+    def next_batch(self) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Another real batch, for recipes that update D several times per G step."""
+        return self.stream.next()
