@@ -39,12 +39,12 @@ if TYPE_CHECKING:
 
 OPS = ("translation", "cutout", "colour")
 MODES = ("auto", "on", "off")
-# `--augment auto`, chosen from the low-data runs of issue 17 (docs/benchmarks.md, "Low data"):
-# - off where the samples carry labels (a class-conditional run): with cgan on 100 and 500 digits the
-#   mechanism never raised the classifier gain the samples give and lowered class accuracy in
-#   every run, so labelled datasets are better without it;
-# - on below SMALL_DATA images otherwise, where FID is the judge: at 100 digits it cut FID from
-#   88.6 to 66.1 (300 s) and 95.3 to 71.1 (2,000 steps); at 500 it was level (65.0 vs 65.1).
+# `--augment auto`: on below SMALL_DATA training images, where the family has not opted out
+# (``auto_on_small_data``). From issue 17's low-data runs (docs/benchmarks.md, "Low data"):
+# - at 100 digits it cut cgan's FID (88.6 -> 66.1 at 300 s, 95.3 -> 71.1 at 2,000 steps) and
+#   raised acgan's class accuracy (0.900 -> 0.980) and augmentation gain (-4.2 -> -1.5 points);
+# - at 500 digits cgan's FID was level (65.0 vs 65.1): the threshold sits there;
+# - cgan opts out: with it, its samples' class accuracy and gain fell in every run (100, 500).
 SMALL_DATA = 500
 INTERVAL = 4  # generator steps between adjustments of p (ADA: every 4 minibatches)
 # Steps for p to climb from 0 to 1 at the fastest. ADA's 500k images would be ~7,800 steps at
@@ -61,8 +61,8 @@ class AugmentOptions:
 
     augment: str = option("auto", "Data-efficient D augmentation (DiffAugment ops before D on real "
                           f"and generated images, ADA probability): auto = on below {SMALL_DATA:,} "
-                          "training images unless the samples carry labels (measured: it lowered "
-                          "their use for classifiers; README); config.json records the choice.",
+                          "training images where it was not measured to hurt the family (README); "
+                          "config.json records the choice.",
                           choices=MODES)
     augment_policy: str = option("translation,cutout,colour", "Comma-separated ops of the "
                                  "augmentation: translation, cutout, colour (colour on RGB only).")
@@ -74,8 +74,8 @@ class AugmentOptions:
 
     # runs saved before the mechanism existed trained without it
     legacy_values: ClassVar[dict[str, Any]] = {"augment": "off"}
-    # a family whose every sample carries a label sets this (a `conditional` option counts too)
-    labelled_samples: ClassVar[bool] = False
+    # False: `auto` never turns the mechanism on for this family (a measured loss; see SMALL_DATA)
+    auto_on_small_data: ClassVar[bool] = True
 
     def for_data(self, data: Any) -> AugmentOptions:
         """This config with ``augment`` auto decided for the training set (a DataSpec: its
@@ -87,8 +87,7 @@ class AugmentOptions:
 
     def auto_choice(self, count: int) -> str:
         """``on`` or ``off``: ``augment`` with ``auto`` decided for ``count`` training images."""
-        labelled = self.labelled_samples or bool(getattr(self, "conditional", False))
-        return decide(self.augment, count, labelled)
+        return decide(self.augment, count, self.auto_on_small_data)
 
     def check_policy(self) -> tuple[str, ...]:
         """The policy's ops; a UserError names an unknown one."""
@@ -102,11 +101,11 @@ class AugmentOptions:
         return ops
 
 
-def decide(mode: str, count: int, labelled: bool) -> str:
+def decide(mode: str, count: int, on_small_data: bool = True) -> str:
     """``on`` or ``off``: the ``auto`` rule (see SMALL_DATA) for ``count`` training images."""
     if mode != "auto":
         return mode
-    return "on" if count < SMALL_DATA and not labelled else "off"
+    return "on" if count < SMALL_DATA and on_small_data else "off"
 
 
 def enabled(ctx: Any) -> bool:
