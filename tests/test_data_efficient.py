@@ -88,6 +88,13 @@ def test_auto_is_decided_by_the_training_set_size():
     assert de.AugmentOptions(augment="off").for_data(spec).augment == "off"
 
 
+def test_a_family_that_opted_out_stays_off_under_auto():
+    spec = SimpleNamespace(count=de.SMALL_DATA - 1)
+    cgan, acgan = (registry().families[f].Config for f in ("cgan", "acgan"))
+    assert cgan().for_data(spec).augment == "off" and cgan(augment="on").for_data(spec).augment == "on"
+    assert acgan().for_data(spec).augment == "on"
+
+
 @pytest.mark.parametrize("family", ["cgan", "acgan", "wgan-gp"])
 def test_resume_augments_exactly(tmp_path, family):
     smoke = registry().families[family].smoke_args

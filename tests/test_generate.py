@@ -219,6 +219,7 @@ def test_npz(cgan: Path, tmp_path: Path) -> None:
         assert data["images"].shape == (6, 28, 28, 1) and data["images"].dtype == np.uint8
         assert data["labels"].tolist() == [0, 1, 2, 3, 4, 5] and data["indices"].tolist() == list(range(6))
         assert len(data["class_names"]) == 10
+        assert data["synthetic"].dtype == np.bool_ and data["synthetic"].tolist() == [True] * 6
         first = data["images"][0, :, :, 0]
     assert np.array_equal(np.asarray(Image.open(tmp_path / "png" / "0" / "000000.png")), first)
 

@@ -166,7 +166,8 @@ def test_npz_holds_the_same_images_labels_and_indices(models, tmp_path: Path) ->
     plan = plan_for(gen, 7)
     assert writer.write_npz(gen, plan, Shard(2, 2), tmp_path, 5, None, 2, False) == 3
     with np.load(tmp_path / "data-shard-2-of-2.npz", allow_pickle=False) as npz:
-        assert sorted(npz.files) == ["class_names", "images", "indices", "labels"]
+        assert sorted(npz.files) == ["class_names", "images", "indices", "labels", "synthetic"]
+        assert npz["synthetic"].dtype == np.bool_ and npz["synthetic"].all()
         assert npz["indices"].tolist() == [1, 3, 5] and npz["labels"].tolist() == [1, 0, 2]
         assert npz["indices"].dtype == np.int64 and npz["labels"].dtype == np.int64
         assert npz["class_names"].tolist() == NAMES

@@ -184,7 +184,10 @@ def write_npz(gen: Generator, plan: Plan, shard: Shard, out: Path, seed: int, tr
     arrays = {"images": images,
               "labels": np.array([label for _, label in entries], dtype=np.int64),
               "indices": np.array([i for i, _ in entries], dtype=np.int64),
-              "class_names": np.array(plan.class_names, dtype=np.str_)}
+              "class_names": np.array(plan.class_names, dtype=np.str_),
+              # every row is generated, as metadata.jsonl says per row: a script that merges this
+              # file with real data keeps the flag to weight or count the rows
+              "synthetic": np.ones(len(entries), dtype=np.bool_)}
     codes = _codes(gen, entries, seed, plan)
     if codes is not None:
         arrays["codes"] = codes

@@ -14,6 +14,7 @@ adversarial kit's (:class:`gansrv.kits.AdversarialFamily`).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 from gansrv import Kind, hookimpl, option
 from gansrv.kits import AdversarialFamily, AugmentOptions, fields
@@ -23,6 +24,9 @@ EMA = "G_ema"  # module name of the moving average of G's weights (checkpoint ke
 
 @dataclass
 class Config(AugmentOptions):
+    # --augment auto stays off: on 100 and 500 digits it lowered cgan's class accuracy and
+    # augmentation gain in every run (docs/benchmarks.md, Low data); --augment on forces it
+    auto_on_small_data: ClassVar[bool] = False
     backbone: str = option("conv", "Network type.", choices=("conv", "mlp"))
     label_at: str = option("input", "Where y joins the networks (input: measured best CAS, see "
                            "docs/benchmarks.md).", choices=("hidden", "input"))
