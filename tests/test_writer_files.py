@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import signal
 import struct
 import zlib
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
@@ -234,6 +235,18 @@ def test_writer_pool_threads_for_small_jobs_processes_for_big_ones(workers: int,
         assert pool._max_workers == workers
         if processes:  # forkserver: onnxruntime's threads are never forked along
             assert pool._mp_context.get_start_method() == "forkserver"
+    finally:
+        pool.shutdown()
+
+
+def test_writer_processes_leave_ctrl_c_to_the_main_process() -> None:
+    """Ctrl-C reaches the whole process group; writer processes ignore it so that the main process
+    decides (and the PNGs in hand are finished); they still end on SIGTERM."""
+    pool, processes = writer.writer_pool(3, writer.PROCESS_MIN_IMAGES)
+    try:
+        assert processes
+        assert pool.submit(signal.getsignal, signal.SIGINT).result() == signal.SIG_IGN
+        assert pool.submit(signal.getsignal, signal.SIGTERM).result() == signal.SIG_DFL
     finally:
         pool.shutdown()
 
