@@ -239,3 +239,10 @@ def test_an_empty_shard_writes_arrays_of_the_same_dtypes(models, tmp_path: Path)
     assert writer.write_imagefolder(gen, plan_for(gen, 2), Shard(3, 3), tmp_path, 5, None, 4, "m.onnx",
                                     False) == (0, 0)
     assert (tmp_path / "metadata-shard-3-of-3.jsonl").read_bytes() == b""
+    swept = with_codes(plan_for(models["code"], 1), None, Sweep(1, (-1.0, 0.0, 1.0)))
+    empty = Shard(len(swept.entries) + 1, len(swept.entries) + 1)
+    out = tmp_path / "swept"
+    assert writer.write_npz(models["code"], swept, empty, out, 5, None, 4, False) == 0
+    with np.load(out / f"data{empty.suffix}.npz", allow_pickle=False) as npz:
+        assert npz["codes"].shape == (0, 2) and npz["codes"].dtype == np.float32
+    assert writer.write_imagefolder(models["code"], swept, empty, out, 5, None, 4, "m.onnx", False) == (0, 0)
