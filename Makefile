@@ -37,7 +37,7 @@ bench: install
 # results: docs/reliability.md). Tens of minutes on one core; not part of `make test` or CI.
 # MUTANTS narrows the run, e.g. make mutation MUTANTS='gansrv.generate.writer*'. pytest's temporary
 # folders go to a tmpfs (/dev/shm) when there is one: each mutant's session writes ~8,000 PNGs and
-# removes an older session's, which on a disk mounted with `discard` took ~40 s a mutant.
+# removes an older session's: one such removal took 43 s on the `discard`-mounted disk (docs/reliability.md).
 MUTANTS ?=
 mutation: install
 	rm -rf mutants
