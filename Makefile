@@ -35,7 +35,13 @@ bench: install
 
 # Mutation testing of the modules that guard what lands on disk (config: [tool.mutmut] in pyproject.toml;
 # results: docs/reliability.md). Tens of minutes on one core; not part of `make test` or CI.
+# MUTANTS narrows the run, e.g. make mutation MUTANTS='gansrv.generate.writer*'. pytest's temporary
+# folders go to a tmpfs (/dev/shm) when there is one: each mutant's session writes ~8,000 PNGs and
+# removes an older session's: one such removal took 43 s on the `discard`-mounted disk (docs/reliability.md).
+MUTANTS ?=
 mutation: install
 	rm -rf mutants
-	OMP_NUM_THREADS=1 $(BIN)/mutmut run --max-children 1
+	tmp=$$(mktemp -d /dev/shm/gansrv-mutmut.XXXXXX 2>/dev/null || mktemp -d) && \
+	OMP_NUM_THREADS=1 TMPDIR=$$tmp $(BIN)/mutmut run --max-children 1 $(MUTANTS); \
+	rc=$$?; rm -rf "$$tmp"; test $$rc -eq 0
 	$(BIN)/python tools/mutation_report.py

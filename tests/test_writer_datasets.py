@@ -203,3 +203,47 @@ def test_code_models_write_their_codes_and_sweep_rows(models, tmp_path: Path) ->
         assert writer.write_npz(gen, plan, Shard(), out, 5, None, 3, False) == n
         with np.load(out / "data.npz", allow_pickle=False) as npz:
             assert np.array_equal(npz["codes"], want_codes) and np.array_equal(npz["images"], want)
+
+
+def frames(err: str) -> list[str]:
+    """The progress bar's frames on stderr (tqdm redraws with a carriage return)."""
+    return [f.strip() for f in err.split("\r") if f.strip()]
+
+
+def test_the_progress_bar_counts_the_images_written_and_stays_off_when_asked(models, tmp_path: Path,
+                                                                            capsys) -> None:
+    gen = models["conditional"]
+    plan = plan_for(gen, 10)
+    writer.write_imagefolder(gen, plan, Shard(), tmp_path / "a", 5, None, 4, "m.onnx", True)
+    shown = frames(capsys.readouterr().err)
+    assert shown[0].startswith("0%") and "| 0/10 [" in shown[0]
+    assert shown[-1].startswith("100%") and "| 10/10 [" in shown[-1] and shown[-1].endswith("img/s]")
+    (tmp_path / "a" / "cat" / "000003.png").unlink()  # a resume counts only what it writes
+    writer.write_imagefolder(gen, plan, Shard(), tmp_path / "a", 5, None, 4, "m.onnx", True)
+    assert "| 1/1 [" in frames(capsys.readouterr().err)[-1]
+    assert writer.write_npz(gen, plan, Shard(), tmp_path / "b", 5, None, 4, True) == 10
+    shown = frames(capsys.readouterr().err)
+    assert "| 0/10 [" in shown[0] and "| 10/10 [" in shown[-1] and shown[-1].endswith("img/s]")
+    writer.write_imagefolder(gen, plan, Shard(), tmp_path / "c", 5, None, 4, "m.onnx", False)
+    writer.write_npz(gen, plan, Shard(), tmp_path / "c", 5, None, 4, False)
+    assert capsys.readouterr().err == ""
+
+
+def test_an_empty_shard_writes_arrays_of_the_same_dtypes(models, tmp_path: Path) -> None:
+    gen = models["conditional"]  # --n 2 --shard 3/3: no image falls in the shard
+    assert writer.write_npz(gen, plan_for(gen, 2), Shard(3, 3), tmp_path, 5, None, 4, False) == 0
+    with np.load(tmp_path / "data-shard-3-of-3.npz", allow_pickle=False) as npz:
+        assert npz["images"].shape == (0, H, W, 1) and npz["images"].dtype == np.uint8
+        assert npz["labels"].shape == npz["indices"].shape == (0,)
+        assert npz["labels"].dtype == npz["indices"].dtype == np.int64  # as in every other shard
+        assert npz["class_names"].tolist() == NAMES
+    assert writer.write_imagefolder(gen, plan_for(gen, 2), Shard(3, 3), tmp_path, 5, None, 4, "m.onnx",
+                                    False) == (0, 0)
+    assert (tmp_path / "metadata-shard-3-of-3.jsonl").read_bytes() == b""
+    swept = with_codes(plan_for(models["code"], 1), None, Sweep(1, (-1.0, 0.0, 1.0)))
+    empty = Shard(len(swept.entries) + 1, len(swept.entries) + 1)
+    out = tmp_path / "swept"
+    assert writer.write_npz(models["code"], swept, empty, out, 5, None, 4, False) == 0
+    with np.load(out / f"data{empty.suffix}.npz", allow_pickle=False) as npz:
+        assert npz["codes"].shape == (0, 2) and npz["codes"].dtype == np.float32
+    assert writer.write_imagefolder(models["code"], swept, empty, out, 5, None, 4, "m.onnx", False) == (0, 0)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import signal
 import struct
 import zlib
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
@@ -182,6 +183,23 @@ def test_manifest_names_the_model_and_records_only_a_non_default_level(tmp_path:
     assert writer.manifest_for(plan, model, 3, 0.5, "npz", 9) == {**base, "format": "npz"}
 
 
+def test_usage_advises_the_recommended_mix_and_is_no_part_of_the_identity(tmp_path: Path) -> None:
+    from gansrv.metrics.recipe import RECOMMENDED_MIX
+
+    usage = writer.usage()
+    assert list(usage) == ["synthetic", "recommended_mix", "how"]
+    assert usage["synthetic"] is True and usage["recommended_mix"] == RECOMMENDED_MIX
+    assert usage["how"].startswith(f"mix about {RECOMMENDED_MIX:.0%} of these images into every ")
+    manifest = {"seed": 1, "tool": "gansrv generate", "usage": usage}
+    (tmp_path / "gansrv-dataset.json").write_text(json.dumps({"seed": 1, "tool": "gansrv generate"}))
+    assert writer.check_destination(tmp_path, manifest, False) is False  # written before the advice
+    (tmp_path / "gansrv-dataset.json").write_text(json.dumps({**manifest, "usage": {"old": "advice"}}))
+    assert writer.check_destination(tmp_path, manifest, False) is False
+    (tmp_path / "gansrv-dataset.json").write_text(json.dumps({**manifest, "seed": 2}))
+    with pytest.raises(UserError, match="holds another dataset"):
+        writer.check_destination(tmp_path, manifest, False)
+
+
 def test_metadata_rows_in_their_fixed_key_order() -> None:
     plan = conditional_plan(4)
     row = writer.meta_row(plan, 3, 1, 7, "m.onnx")
@@ -217,6 +235,18 @@ def test_writer_pool_threads_for_small_jobs_processes_for_big_ones(workers: int,
         assert pool._max_workers == workers
         if processes:  # forkserver: onnxruntime's threads are never forked along
             assert pool._mp_context.get_start_method() == "forkserver"
+    finally:
+        pool.shutdown()
+
+
+def test_writer_processes_leave_ctrl_c_to_the_main_process() -> None:
+    """Ctrl-C reaches the whole process group; writer processes ignore it so that the main process
+    decides (and the PNGs in hand are finished); they still end on SIGTERM."""
+    pool, processes = writer.writer_pool(3, writer.PROCESS_MIN_IMAGES)
+    try:
+        assert processes
+        assert pool.submit(signal.getsignal, signal.SIGINT).result() == signal.SIG_IGN
+        assert pool.submit(signal.getsignal, signal.SIGTERM).result() == signal.SIG_DFL
     finally:
         pool.shutdown()
 
