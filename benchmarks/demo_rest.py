@@ -45,7 +45,7 @@ async def call(http: httpx.AsyncClient, url: str, api: str, data: list, session:
         raise CallFailed(f"/{api}: {event} {payload}")
     out = json.loads(payload)
     if download:
-        for image_url in _image_urls(out):
+        for image_url in image_urls(out):
             f = await http.get(image_url)
             f.raise_for_status()
             if not f.content.startswith(PNG_MAGIC):
@@ -53,7 +53,7 @@ async def call(http: httpx.AsyncClient, url: str, api: str, data: list, session:
     return out
 
 
-def _image_urls(out: Any) -> list[str]:
+def image_urls(out: Any) -> list[str]:
     """The URLs of a gallery's images ([[{"image": {"url": ...}}, ...]]); none for other outputs."""
     first = out[0] if out else None
     if not isinstance(first, list):

@@ -34,7 +34,7 @@ def atomic_path(path: str | os.PathLike, durable: bool = True) -> Iterator[Path]
             _fsync_file(tmp_path)
         os.replace(tmp_path, path)
         if durable:
-            _fsync_dir(path.parent)
+            fsync_dir(path.parent)
     finally:
         with contextlib.suppress(FileNotFoundError):
             tmp_path.unlink()
@@ -75,7 +75,7 @@ def write_bytes(path: str | os.PathLike, data: bytes, durable: bool = True) -> N
             os.unlink(tmp)
         raise
     if durable:
-        _fsync_dir(Path(path).parent)
+        fsync_dir(Path(path).parent)
 
 
 def _temp_name(path: str) -> str:
@@ -134,7 +134,7 @@ def _fsync_file(path: Path) -> None:
         os.fsync(fh.fileno())
 
 
-def _fsync_dir(path: Path) -> None:
+def fsync_dir(path: Path) -> None:
     with contextlib.suppress(OSError):
         fd = os.open(path, os.O_RDONLY)
         try:

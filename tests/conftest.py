@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import resource
 import signal
 from pathlib import Path
@@ -123,3 +124,52 @@ def facades() -> Path:
 
 # last: exported_models imports this module's helpers
 from tests.exported_models import exports  # noqa: E402, F401 - the session fixture, for every module
+
+# -- gansrv eval: a private evaluator cache, and the figures' cheap settings ------------------------
+
+EVAL_FAST = ("--classifier-epochs", "1", "--n", "200", "--test-limit", "400")
+QUIET = lambda msg: None  # noqa: E731 - a log callback that drops the message
+
+
+@pytest.fixture(scope="module")
+def evaluator_cache(tmp_path_factory: pytest.TempPathFactory):
+    """A private evaluator cache per test module (never the user's ~/.cache)."""
+    old = os.environ.get("GANSRV_CACHE")
+    path = tmp_path_factory.mktemp("cache")
+    os.environ["GANSRV_CACHE"] = str(path)
+    yield path
+    if old is None:
+        del os.environ["GANSRV_CACHE"]
+    else:
+        os.environ["GANSRV_CACHE"] = old
+
+
+# -- a hand-built image -> image model (no training): translate's and the torch-free tests' -------
+
+TRANSLATOR_SHAPE = ["batch", 3, "height", "width"]
+
+
+@pytest.fixture(scope="module")
+def translator_model(tmp_path_factory) -> Path:
+    """An ONNX "translator" that negates its input, with real gansrv metadata (size multiple 8)."""
+    import onnx
+    from onnx import TensorProto, helper
+
+    from gansrv.runtime.metadata import ModelInfo, TensorInfo
+
+    shape = TRANSLATOR_SHAPE
+    path = tmp_path_factory.mktemp("model") / "invert.onnx"
+    meta = ModelInfo(version="0.1.0", family="handmade", kind="image", graph="generator",
+                     inputs=[TensorInfo("image", "float32", shape)],
+                     outputs=[TensorInfo("translated", "float32", shape)], latent_dim=0,
+                     num_classes=0, class_names=[], image_shape=(3, 8, 8), channels=3,
+                     output_range=(-1.0, 1.0), opset=17, parity_max_abs_error=0.0,
+                     parity_batch_sizes=[1], data_fingerprint="handmade", size_multiple=8)
+    graph = helper.make_graph([helper.make_node("Neg", ["image"], ["translated"])], "invert",
+                              [helper.make_tensor_value_info("image", TensorProto.FLOAT, shape)],
+                              [helper.make_tensor_value_info("translated", TensorProto.FLOAT, shape)])
+    proto = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    proto.ir_version = 8
+    helper.set_model_props(proto, meta.to_props())
+    onnx.save(proto, str(path))
+    return path

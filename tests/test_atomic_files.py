@@ -143,5 +143,5 @@ def test_sync_filesystem_and_directory_sync_are_best_effort(tmp_path: Path) -> N
     (tmp_path / "f").write_bytes(b"x")
     atomic.sync_filesystem(tmp_path)
     atomic.sync_filesystem(tmp_path / "f")
-    atomic._fsync_dir(tmp_path / "missing")  # a folder that cannot be opened is skipped, not an error
+    atomic.fsync_dir(tmp_path / "missing")  # a folder that cannot be opened is skipped, not an error
     assert (tmp_path / "f").read_bytes() == b"x"

@@ -296,7 +296,7 @@ def test_benchmark_rest_client_gets_the_runtime_images(demo_server):  # noqa: F8
     async def one() -> list[np.ndarray]:
         async with httpx.AsyncClient(timeout=60) as http:
             out = await rest.call(http, demo_server.url, "generate", ["digits", 9, 2, 0, "7"], "t", False)
-            files = [await http.get(url) for url in rest._image_urls(out)]
+            files = [await http.get(url) for url in rest.image_urls(out)]
         return [np.asarray(Image.open(io.BytesIO(f.content))) for f in files]
 
     expected = demo_server.models["digits"].generator.generate(2, seed=9, labels=7)[..., 0]

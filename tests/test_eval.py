@@ -22,23 +22,14 @@ from gansrv.metrics.evaluator import get_evaluator
 from gansrv.metrics.recipe import Recipe
 from gansrv.metrics.split import Split
 from gansrv.runtime import read_info
-from tests.conftest import MNIST, one_line_error, run
+from tests.conftest import EVAL_FAST, MNIST, QUIET, one_line_error, run
 
-FAST = ("--classifier-epochs", "1", "--n", "200", "--test-limit", "400")
-QUIET = lambda msg: None  # noqa: E731
+FAST = EVAL_FAST
 
 
 @pytest.fixture(scope="module")
-def cache(tmp_path_factory: pytest.TempPathFactory):
-    """A private evaluator cache for this module (never the user's ~/.cache)."""
-    old = os.environ.get("GANSRV_CACHE")
-    path = tmp_path_factory.mktemp("cache")
-    os.environ["GANSRV_CACHE"] = str(path)
-    yield path
-    if old is None:
-        del os.environ["GANSRV_CACHE"]
-    else:
-        os.environ["GANSRV_CACHE"] = old
+def cache(evaluator_cache: Path) -> Path:
+    return evaluator_cache
 
 
 @pytest.fixture(scope="module")

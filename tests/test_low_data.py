@@ -14,8 +14,8 @@ from gansrv.metrics import classifier
 from gansrv.metrics.evaluate import Options, low_data_gain
 from gansrv.metrics.recipe import Recipe
 from gansrv.metrics.split import Split
-from tests.conftest import MNIST, one_line_error, run
-from tests.test_eval import FAST, QUIET, cache  # noqa: F401 - the module's evaluator cache
+from tests.conftest import EVAL_FAST as FAST
+from tests.conftest import MNIST, QUIET, one_line_error, run
 
 
 @pytest.fixture(scope="module")
@@ -56,7 +56,7 @@ def test_real_images_as_the_generated_set_give_a_gain(digits):
     assert np.isclose(concatenated["aug_real_accuracy"], figures["aug_real_accuracy"])
 
 
-def test_eval_cli_reports_the_low_data_figures(exports, cache, tmp_path):  # noqa: F811
+def test_eval_cli_reports_the_low_data_figures(exports, evaluator_cache, tmp_path):
     if not (MNIST / "t10k-images-idx3-ubyte.gz").is_file():
         pytest.skip(f"shared MNIST data not found at {MNIST}")
     model = exports("cgan").generator

@@ -18,7 +18,6 @@ import pytest
 
 from gansrv.cli import cli
 from tests.conftest import REPO
-from tests.test_translate import model  # noqa: F401 - the hand-built translator fixture
 
 NEEDS_TORCH = {"train", "export"}
 HERE = ("classify", "datasets", "families", "generate", "info", "translate")
@@ -57,8 +56,8 @@ def _argv(command: str, exports, translator: Path, tmp: Path) -> list[str]:  # n
 
 
 @pytest.mark.parametrize("command", HERE)
-def test_serving_command_never_imports_torch(command, exports, model, tmp_path):  # noqa: F811
-    argv = _argv(command, exports, model, tmp_path)
+def test_serving_command_never_imports_torch(command, exports, translator_model, tmp_path):
+    argv = _argv(command, exports, translator_model, tmp_path)
     code = ("import sys\nfrom click.testing import CliRunner\nfrom gansrv.cli import cli\n"
             f"r = CliRunner().invoke(cli, {argv!r})\n"
             "assert r.exit_code == 0, r.output\n"

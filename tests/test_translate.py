@@ -9,34 +9,15 @@ import json
 from pathlib import Path
 
 import numpy as np
-import onnx
 import pytest
-from onnx import TensorProto, helper
 from PIL import Image
 
-from gansrv.runtime.metadata import ModelInfo, TensorInfo
 from tests.conftest import one_line_error, run
-
-SHAPE = ["batch", 3, "height", "width"]
 
 
 @pytest.fixture(scope="module")
-def model(tmp_path_factory) -> Path:
-    path = tmp_path_factory.mktemp("model") / "invert.onnx"
-    meta = ModelInfo(version="0.1.0", family="handmade", kind="image", graph="generator",
-                     inputs=[TensorInfo("image", "float32", SHAPE)],
-                     outputs=[TensorInfo("translated", "float32", SHAPE)], latent_dim=0,
-                     num_classes=0, class_names=[], image_shape=(3, 8, 8), channels=3,
-                     output_range=(-1.0, 1.0), opset=17, parity_max_abs_error=0.0,
-                     parity_batch_sizes=[1], data_fingerprint="handmade", size_multiple=8)
-    graph = helper.make_graph([helper.make_node("Neg", ["image"], ["translated"])], "invert",
-                              [helper.make_tensor_value_info("image", TensorProto.FLOAT, SHAPE)],
-                              [helper.make_tensor_value_info("translated", TensorProto.FLOAT, SHAPE)])
-    proto = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
-    proto.ir_version = 8
-    helper.set_model_props(proto, meta.to_props())
-    onnx.save(proto, str(path))
-    return path
+def model(translator_model: Path) -> Path:
+    return translator_model
 
 
 def _inputs(folder: Path, n: int = 7) -> Path:

@@ -194,6 +194,3 @@ def write_npz(gen: Generator, plan: Plan, shard: Shard, out: Path, seed: int, tr
     atomic.write_with(out / f"data{shard.suffix}.npz", lambda fh: np.savez(fh, **arrays))
     return len(entries)
 
-
-# The names tests written before issue 18 use (the loop's helpers were private then).
-_batches, _meta_row, _missing = batches, meta_row, missing_entries

@@ -69,7 +69,7 @@ def save_checkpoint(run_dir: Path, step: int, modules: Mapping[str, torch.nn.Mod
     if final.exists():
         shutil.rmtree(final)
     tmp.rename(final)
-    atomic._fsync_dir(root)
+    atomic.fsync_dir(root)
     atomic.write_text(root / "latest", final.name + "\n")
     _prune(root, keep, final.name)
     return final
