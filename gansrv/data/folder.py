@@ -13,6 +13,7 @@ from gansrv.errors import UserError
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".webp", ".gif", ".tif", ".tiff"}
 MAX_IMAGE_PIXELS = 64 * 1024 * 1024  # per image: anything larger is treated as a decompression bomb
 MAX_FILES = 2_000_000
+MAX_INPUTS = 1_000_000  # input images of one classify/translate command
 
 
 def images_in(folder: Path) -> list[Path]:
@@ -116,3 +117,26 @@ def load_folder(root: Path, size: int | None) -> Dataset:
     if subdirs:
         return Dataset(images, np.array(labels, dtype=np.int64), [n for n, _ in groups], str(root))
     return Dataset(images, None, [], str(root))
+
+
+def collect_inputs(inputs: tuple[Path, ...], recursive: bool = False, resolve: bool = False,
+                   hint: str = "") -> list[Path]:
+    """The image files a command was pointed at: files as given and the images inside folders
+    (sorted; their sub-folders too with ``recursive``), each once, in order; with ``resolve`` a
+    file named two ways counts once (translate writes one output per input). ``hint`` ends the
+    "no images" error (e.g. the flag that would have found some)."""
+    found: list[Path] = []
+    for item in inputs:
+        if item.is_dir():
+            walk = item.rglob("*") if recursive else item.iterdir()
+            found += sorted(p for p in walk if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+        elif item.is_file():
+            found.append(item)
+        else:
+            raise UserError(f"{item}: no such file or folder")
+        if len(found) > MAX_INPUTS:
+            raise UserError(f"more than {MAX_INPUTS:,} input images")
+    unique = list(dict.fromkeys(p.resolve() if resolve else p for p in found))
+    if not unique:
+        raise UserError(f"no images in {', '.join(map(str, inputs))}{hint}")
+    return unique

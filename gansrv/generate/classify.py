@@ -9,30 +9,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-MAX_INPUTS = 1_000_000
-
 
 def collect(inputs: tuple[Path, ...], recursive: bool) -> list[Path]:
     """Files as given and the images inside folders (sorted; sub-folders too with `recursive`)."""
-    from gansrv.data.folder import IMAGE_SUFFIXES
-    from gansrv.errors import UserError
+    from gansrv.data.folder import collect_inputs
 
-    found: list[Path] = []
-    for item in inputs:
-        if item.is_dir():
-            walk = item.rglob("*") if recursive else item.iterdir()
-            found += sorted(p for p in walk if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
-        elif item.is_file():
-            found.append(item)
-        else:
-            raise UserError(f"{item}: no such file or folder")
-        if len(found) > MAX_INPUTS:
-            raise UserError(f"more than {MAX_INPUTS:,} input images")
-    unique = list(dict.fromkeys(found))
-    if not unique:
-        raise UserError(f"no images in {', '.join(map(str, inputs))}"
-                        + ("" if recursive else " (--recursive looks into sub-folders)"))
-    return unique
+    return collect_inputs(inputs, recursive,
+                          hint="" if recursive else " (--recursive looks into sub-folders)")
 
 
 def check_headers(paths: list[Path]) -> None:

@@ -26,7 +26,6 @@ from gansrv.generate.png import complete_png, encode_png, read_text
 
 MANIFEST = "gansrv-translate.json"
 FORMAT_VERSION = 2  # 2: outputs record their source's sha256; --shard
-MAX_INPUTS = 1_000_000
 SOURCE_KEY = "gansrv:source-sha256"
 
 
@@ -42,24 +41,9 @@ class Job:
 
 def collect_inputs(inputs: tuple[Path, ...]) -> list[Path]:
     """Files as given and the images directly inside folders (sorted), each once."""
-    from gansrv.data.folder import IMAGE_SUFFIXES
-    from gansrv.errors import UserError
+    from gansrv.data.folder import collect_inputs as collect
 
-    found: list[Path] = []
-    for item in inputs:
-        if item.is_dir():
-            found += sorted(p for p in item.iterdir()
-                            if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
-        elif item.is_file():
-            found.append(item)
-        else:
-            raise UserError(f"{item}: no such file or folder")
-        if len(found) > MAX_INPUTS:
-            raise UserError(f"more than {MAX_INPUTS:,} input images")
-    unique = list(dict.fromkeys(p.resolve() for p in found))
-    if not unique:
-        raise UserError(f"no images in {', '.join(map(str, inputs))}")
-    return unique
+    return collect(inputs, resolve=True)
 
 
 def plan_jobs(sources: list[Path], translator, resize: bool) -> list[Job]:
