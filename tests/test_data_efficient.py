@@ -95,14 +95,15 @@ def test_a_family_that_opted_out_stays_off_under_auto():
     assert acgan().for_data(spec).augment == "on"
 
 
-# In 12 smoke steps the D of ebgan and began is not yet sure of the real images (r_t < 0),
+# In 12 smoke steps the D of ebgan, began and infogan is not yet sure of the real images (r_t < 0),
 # so ADA's p rightly stays 0 and T would be the identity: they run plain DiffAugment (p = 1), so
 # that the resume must repeat every draw of every op. The controller's state is the same code.
 PLAIN = ("--augment-target", "0")
 
 
 @pytest.mark.parametrize("family, extra", [("cgan", ()), ("acgan", ()), ("wgan-gp", ()),
-                                           ("ebgan", PLAIN), ("began", PLAIN)])
+                                           ("ebgan", PLAIN), ("began", PLAIN),
+                                           ("infogan", PLAIN)])
 def test_resume_augments_exactly(tmp_path, family, extra):
     smoke = registry().families[family].smoke_args
     common = ("--checkpoint-every", "4", "--augment", "on", *extra, *smoke, *SMALL)
@@ -127,7 +128,7 @@ def test_config_json_records_the_decision(tmp_path):
     assert "augment_p" not in (forced / "metrics.jsonl").read_text()
 
 
-@pytest.mark.parametrize("family", ["ebgan", "began"])
+@pytest.mark.parametrize("family", ["ebgan", "began", "infogan"])
 def test_families_with_their_own_loop_record_and_follow_the_decision(tmp_path, family):
     smoke = registry().families[family].smoke_args
     on, off = tmp_path / "auto", tmp_path / "off"
