@@ -15,6 +15,7 @@ from gansrv.nn.augment import translate
 from gansrv.plugins import registry
 from gansrv.train.load import load_run
 from tests.conftest import one_line_error, run, train_and_resume
+from tests.paired_tasks import mnist_digits, write_pair_folders
 
 SMALL = ("--limit", "256", "--batch-size", "32", "--no-progress", "--sample-every", "0")
 
@@ -143,6 +144,26 @@ def test_families_with_their_own_loop_record_and_follow_the_decision(tmp_path, f
         saved["config"].pop(key)
     (on / "config.json").write_text(json.dumps(saved))
     assert load_run(on).config.augment == "off"  # a run saved before the mechanism trained without
+
+
+def test_pix2pix_augments_its_pairs_and_resumes_exactly(tmp_path, mnist_dir):
+    """One T on each joined (input, output) pair (plain DiffAugment, p = 1, so every draw counts);
+    the resumed run repeats them all, and `auto` turned it on for 32 pairs."""
+    pairs = write_pair_folders(tmp_path / "pairs", mnist_digits(mnist_dir, 0, 32))
+    common = ("--data", pairs, "--image-size", "20", "--crop-size", "16", "--ngf", "8", "--ndf", "8",
+              "--patch", "16", "--batch-size", "16", "--no-progress", "--augment-target", "0")
+    full, part = train_and_resume("pix2pix", tmp_path, 4, *common)
+    a, b = load_run(full).modules, load_run(part).modules
+    for role in ("G", "D"):
+        for (name, x), (_, y) in zip(a[role].state_dict().items(), b[role].state_dict().items()):
+            assert torch.equal(x, y), (role, name)
+    assert json.loads((full / "config.json").read_text())["config"]["augment"] == "on"
+    assert json.loads((full / "metrics.jsonl").read_text().splitlines()[-1])["augment_p"] == 1.0
+    saved = json.loads((full / "config.json").read_text())
+    for key in ("augment", "augment_policy", "augment_target", "augment_shift"):
+        saved["config"].pop(key)
+    (full / "config.json").write_text(json.dumps(saved))
+    assert load_run(full).config.augment == "off"  # a run saved before the mechanism
 
 
 def test_bad_policy_is_one_line_error(tmp_path):
