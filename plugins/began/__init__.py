@@ -13,11 +13,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from gansrv import hookimpl, option
-from gansrv.kits import AutoencoderFamily, fields
+from gansrv.kits import AugmentOptions, AutoencoderFamily, fields
 
 
 @dataclass
-class Config:
+class Config(AugmentOptions):
     latent_dim: int = fields.latent_dim(64, "paper: 64")
     image_size: int = fields.image_size(28)
     conditional: bool = option(False, "Class-conditional G and D: the run and its exports are then of "

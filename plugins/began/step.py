@@ -21,4 +21,4 @@ def train_step(batch, ctx) -> dict[str, float]:
     ctx.state["k_t"] = k
     return {"loss_d": out["loss_d"].item(), "loss_g": fake_loss, "energy_real": real_loss,
             "energy_fake": out["energy_fake"].item(), "k_t": k,
-            "M": E.convergence_measure(real_loss, fake_loss, c.gamma)}
+            "M": E.convergence_measure(real_loss, fake_loss, c.gamma), **out["augment"]}

@@ -19,4 +19,5 @@ def train_step(batch, ctx) -> dict[str, float]:
     out = energy_step(ctx, batch, lambda r, f: E.ebgan_d_loss(r, f, c.margin), g_loss)
     return {"loss_d": out["loss_d"].item(), "loss_g": out["loss_g"].item(),
             "energy_real": out["energy_real"].item(), "energy_fake": out["energy_fake"].item(),
-            "margin_hits": E.margin_hits(out["fake_energy"], c.margin), "pt": out["pt"].item()}
+            "margin_hits": E.margin_hits(out["fake_energy"], c.margin), "pt": out["pt"].item(),
+            **out["augment"]}

@@ -19,13 +19,13 @@ import json
 from dataclasses import dataclass
 
 from gansrv import ExportSpec, Family, Kind, hookimpl, option
-from gansrv.kits import fields
+from gansrv.kits import AugmentOptions, fields
 
 CODE_RANGE = (-2.0, 2.0)  # twice the prior's range: the paper sweeps to +-2 to show extrapolation
 
 
 @dataclass
-class Config:
+class Config(AugmentOptions):
     latent_dim: int = fields.latent_dim(62, "paper, MNIST: 62")
     categories: int = option(10, "Values of the categorical code.", min=2, max=100)
     continuous: int = option(2, "Continuous codes, each uniform on [-1, 1].", min=1, max=8)

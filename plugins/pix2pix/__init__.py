@@ -11,13 +11,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from gansrv import DataForm, ExportSpec, Family, Kind, hookimpl, option
+from gansrv.kits import AugmentOptions
 
 PATCHES = (16, 34, 70, 142, 286)  # PatchGAN receptive fields for 1..5 stride-2 layers
 MAX_DEPTH = 8
 
 
 @dataclass
-class Config:
+class Config(AugmentOptions):
     image_size: int = option(256, "Pairs are resized to this side length (square).", min=2, max=1024)
     crop_size: int = option(0, "Random crop side for training (0: no crop; the paper: 286 -> 256).",
                             min=0, max=1024)
@@ -98,8 +99,10 @@ class Pix2Pix(Family):
         return adam_per_module(modules, config.lr, config.beta1)
 
     def train_step(self, batch, ctx):
+        import torch
         import torch.nn.functional as F
 
+        from gansrv.kits import data_efficient
         from gansrv.nn.augment import colour_jitter, paired_crop_flip
         from gansrv.nn.losses import d_loss_bce, g_loss_nonsaturating
         from gansrv.nn.optim import frozen, update
@@ -109,13 +112,25 @@ class Pix2Pix(Family):
         x = colour_jitter(x, c.jitter, ctx)
         fake = G(x)
         opt_d, opt_g = ctx.optimizers["D"], ctx.optimizers["G"]
-        d_loss = 0.5 * d_loss_bce(D(x, target), D(x, fake.detach()))  # halved, as in the paper
+        aug = data_efficient.augmenter(ctx)
+
+        def judge(a, b):
+            """D on the pair as the data-efficient augmentation shows it: one T on the joined
+            (input, output) channels, so input and output stay aligned (colour, which needs a
+            3-channel batch, never applies to a pair of 1- or 3-channel images); the L1 term
+            below reads G's raw output."""
+            pair = aug(torch.cat([a, b], 1))
+            return D(pair[:, :a.shape[1]], pair[:, a.shape[1]:])
+
+        real_logits = judge(x, target)
+        d_loss = 0.5 * d_loss_bce(real_logits, judge(x, fake.detach()))  # halved, as in the paper
         update(opt_d, d_loss)
+        logged = data_efficient.observe(ctx, real_logits)
         with frozen(D):  # D passes G's gradient on, but computes none of its own
-            g_gan = g_loss_nonsaturating(D(x, fake))
+            g_gan = g_loss_nonsaturating(judge(x, fake))
             g_l1 = F.l1_loss(fake, target)
             update(opt_g, g_gan + c.l1_weight * g_l1)
-        return {"d_loss": d_loss.item(), "g_gan": g_gan.item(), "g_l1": g_l1.item()}
+        return {"d_loss": d_loss.item(), "g_gan": g_gan.item(), "g_l1": g_l1.item(), **logged}
 
     def sample(self, modules, inputs, labels=None):
         """G on the centre of each input image, cut to a size the U-Net takes (the engine's sample
