@@ -87,7 +87,9 @@ class AugmentOptions:
 
     def auto_choice(self, count: int) -> str:
         """``on`` or ``off``: ``augment`` with ``auto`` decided for ``count`` training images."""
-        return decide(self.augment, count, self.auto_on_small_data)
+        if self.augment != "auto":
+            return self.augment
+        return "on" if count < SMALL_DATA and self.auto_on_small_data else "off"
 
     def check_policy(self) -> tuple[str, ...]:
         """The policy's ops; a UserError names an unknown one."""
@@ -101,19 +103,10 @@ class AugmentOptions:
         return ops
 
 
-def decide(mode: str, count: int, on_small_data: bool = True) -> str:
-    """``on`` or ``off``: the ``auto`` rule (see SMALL_DATA) for ``count`` training images."""
-    if mode != "auto":
-        return mode
-    return "on" if count < SMALL_DATA and on_small_data else "off"
-
-
 def enabled(ctx: Any) -> bool:
     """Whether this run augments D's inputs (``auto`` decided from the data when not yet decided)."""
     config = ctx.config
-    if getattr(config, "augment", "off") == "auto":
-        return config.auto_choice(len(ctx.stream.images)) == "on"
-    return getattr(config, "augment", "off") == "on"
+    return isinstance(config, AugmentOptions) and config.auto_choice(len(ctx.stream.images)) == "on"
 
 
 def adaptive(ctx: Any) -> bool:
