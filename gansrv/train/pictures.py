@@ -94,16 +94,17 @@ def loss_curves(rows: list[dict], path: Path, title: str) -> None:
 
 
 def domain_rows(labels: np.ndarray, num_classes: int, rows: int) -> np.ndarray:
-    """Indices of the input images of a domain grid (labelled image -> image data): one per row,
-    the domains taken in turn (row r shows the (r // K)-th image of domain r mod K), so every
-    domain appears as an input; fewer rows when a domain runs out."""
+    """Indices of the input images of a domain grid (labelled image -> image data), one per row:
+    the domains taken in turn (each one's first image, then each one's second, ...), skipping a
+    domain that has run out, so every domain appears as an input; fewer rows only when the data
+    has fewer images."""
     by_domain = [np.flatnonzero(labels == k) for k in range(num_classes)]
-    picked = []
-    for r in range(rows):
-        k, i = r % num_classes, r // num_classes
-        if i < len(by_domain[k]):
-            picked.append(int(by_domain[k][i]))
-    return np.asarray(picked, dtype=np.int64)
+    picked: list[int] = []
+    for i in range(max((len(d) for d in by_domain), default=0)):
+        picked += [int(d[i]) for d in by_domain if i < len(d)]
+        if len(picked) >= rows:
+            break
+    return np.asarray(picked[:rows], dtype=np.int64)
 
 
 def domain_grid_cells(inputs: np.ndarray, outputs: np.ndarray, num_classes: int) -> np.ndarray:
