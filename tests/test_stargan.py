@@ -189,7 +189,10 @@ def test_translate_domain_errors_are_one_line_and_write_nothing(exported, domain
 
 def test_rgb_domains_and_bad_configs(tmp_path):
     data = write_domains(tmp_path / "rgb", per_domain=2, channels=3)
-    run("train", "stargan", "--data", data, "--steps", "1", "--out", tmp_path / "run", *SMALL)
+    run("train", "stargan", "--data", data, "--steps", "1", "--out", tmp_path / "run", *SMALL,
+        "--lambda-id", "1")
+    last = json.loads((tmp_path / "run" / "metrics.jsonl").read_text().splitlines()[-1])
+    assert last["g_id"] > 0  # the optional identity term is trained and logged
     run("export", tmp_path / "run", "-o", tmp_path / "rgb.onnx")
     out = Translator.from_file(tmp_path / "rgb.onnx", "cpu").translate(
         np.zeros((2, 8, 12, 3), dtype=np.uint8), to="dark")

@@ -32,6 +32,8 @@ class Config:
     lambda_rec: float = option(10.0, "Weight of G's L1 reconstruction G(G(x, c), c_orig) ~ x.",
                                min=0.0, max=1e4)
     lambda_gp: float = option(10.0, "Weight of D's gradient penalty (WGAN-GP).", min=0.0, max=1e4)
+    lambda_id: float = option(0.0, "Weight of an identity term ||G(x, c_orig) - x||_1 (CycleGAN's; "
+                                   "not in the StarGAN paper: 0 = off).", min=0.0, max=1e4)
     n_critic: int = fields.steps(5, "D")
     lr: float = fields.lr(1e-4, players="G and D")
     beta1: float = fields.beta1(0.5)

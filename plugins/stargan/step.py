@@ -33,17 +33,24 @@ def d_update(ctx, x: torch.Tensor, y: torch.Tensor) -> dict[str, torch.Tensor]:
 
 def g_update(ctx, x: torch.Tensor, y: torch.Tensor) -> dict[str, torch.Tensor]:
     """G's loss, eq. 7: -E[D_src(G(x, c))] + lambda_cls CE(D_cls(G(x, c)), c) (eq. 3) +
-    lambda_rec ||x - G(G(x, c), c')||_1 (eq. 4), c the target domain and c' the original one."""
+    lambda_rec ||x - G(G(x, c), c')||_1 (eq. 4), c the target domain and c' the original one;
+    with ``lambda_id`` > 0 also CycleGAN's identity term lambda_id ||G(x, c') - x||_1."""
     c, G, D = ctx.config, ctx.modules["G"], ctx.modules["D"]
     trg = targets(y, ctx)
+    logs = {}
     with frozen(D):
         fake = G(x, trg)
         src, cls_logits = D(fake)
         adv = -src.mean()
         cls = F.cross_entropy(cls_logits, trg)
         rec = (x - G(fake, y)).abs().mean()
-        update(ctx.optimizers["G"], adv + c.lambda_cls * cls + c.lambda_rec * rec)
-    return {"g_adv": adv.detach(), "g_cls": cls.detach(), "g_rec": rec.detach()}
+        loss = adv + c.lambda_cls * cls + c.lambda_rec * rec
+        if c.lambda_id > 0:
+            same = (G(x, y) - x).abs().mean()
+            loss = loss + c.lambda_id * same
+            logs["g_id"] = same.detach()
+        update(ctx.optimizers["G"], loss)
+    return {"g_adv": adv.detach(), "g_cls": cls.detach(), "g_rec": rec.detach(), **logs}
 
 
 def stargan_step(batch, ctx) -> dict[str, float]:
