@@ -48,7 +48,7 @@ from pix2pix_mnist import HELD_OUT, SIZE, reader_accuracy
 
 sys.path.insert(0, str(REPO))  # tests/paired_tasks.py holds the tasks, shared with the tests
 from gansrv.metrics.similarity import l1_psnr, ssim  # noqa: E402
-from tests.paired_tasks import mnist_digits, thicken, write_unpaired_folders  # noqa: E402
+from tests.paired_tasks import mnist_digits, thicken  # noqa: E402
 
 DOMAINS = ("plain", "thick", "thin", "inverted")
 # Small nets as for cyclegan_mnist.py. Not the paper's 5 critic steps at Adam 1e-4: within 600 s on
@@ -129,14 +129,18 @@ def stargan_outputs(work: Path, quarters: dict, held: dict, budget: float, extra
     return outs, correct / (len(DOMAINS) * len(held[DOMAINS[0]])), run
 
 
-def cyclegan_outputs(work: Path, quarters: dict, held: dict, budget: float):
-    """Six cyclegans, one per unordered pair (i, j): G_AB gives i -> j and G_BA j -> i."""
+def cyclegan_outputs(work: Path, held: dict, budget: float):
+    """Six cyclegans, one per unordered pair (i, j), on the quarters stargan trained on (trainA/
+    and trainB/ link to its domain folders): G_AB gives i -> j and G_BA j -> i."""
     from gansrv.runtime import Translator
 
     outs, runs = {}, []
     for i, j in itertools.combinations(DOMAINS, 2):
         root = work / f"cyclegan-{i}-{j}"
-        data = write_unpaired_folders(root / "domains", quarters[i], quarters[j])
+        data = root / "domains"
+        data.mkdir(parents=True)
+        (data / "trainA").symlink_to(work / "domains" / i, target_is_directory=True)
+        (data / "trainB").symlink_to(work / "domains" / j, target_is_directory=True)
         runs.append(train("cyclegan", data, root / "run", budget, CYCLEGAN_ARGS))
         model = root / "m.onnx"
         run_gansrv(["export", str(root / "run"), "-o", str(model)], quiet=True)
@@ -172,7 +176,7 @@ def main(argv: list[str] | None = None) -> int:
     quarters = {d: domain_images(d, digits[k * q:(k + 1) * q]) for k, d in enumerate(DOMAINS)}
     with tempfile.TemporaryDirectory(prefix="stargan-mnist-") as tmp:
         star, domain_acc, star_run = stargan_outputs(Path(tmp), quarters, held, a.budget, a.extra)
-        cyc, cyc_runs = cyclegan_outputs(Path(tmp), quarters, held, a.budget / 6)
+        cyc, cyc_runs = cyclegan_outputs(Path(tmp), held, a.budget / 6)
     reader, reader_real = train_or_load_classifier(data, log=lambda m: None)
     figures, real_read = report(reader, labels, held, star, cyc)
     steps = star_run[1][-1]["step"] if star_run[1] else 0
