@@ -268,6 +268,10 @@ USER_DATA = {
     "facades/train": lambda p: _pngs(p, 4, (64, 32), "RGB", 2),  # AB images: A left, B right
     "labels/": lambda p: _pngs(p, 2, (32, 32), "RGB", 3),
     "more/label.png": lambda p: _png(p, (32, 32), "RGB", 4),
+    # one subfolder per domain (stargan)
+    "digits-styles/": lambda p: [_pngs(p / d, 3, (32, 32), "L", 5 + i)
+                                 for i, d in enumerate(("inverted", "plain", "thick", "thin"))],
+    "in/": lambda p: _pngs(p, 2, (32, 32), "L", 9),
 }
 
 

@@ -29,7 +29,8 @@ from gansrv.cli.options import provider_option
 @provider_option()
 def classify(model: Path, inputs: tuple[Path, ...], recursive: bool, min_confidence: float,
              json_out: Path | None, batch_size: int, provider: str) -> None:
-    """Label images with an exported classifier (MODEL: <name>.classifier.onnx, e.g. from acgan).
+    """Label images with an exported classifier (MODEL: <name>.classifier.onnx, e.g. from acgan;
+    stargan's is its domain head).
 
     INPUTS are image files and folders. Each image is centre-cut to a square and resized to the
     model's size; prints one line per image: file, class name, probability (tab-separated).

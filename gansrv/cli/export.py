@@ -12,6 +12,7 @@ from pathlib import Path
 import click
 
 from gansrv.cli.options import provider_option
+from gansrv.kinds import Kind
 
 
 @click.command()
@@ -62,7 +63,7 @@ def info(model: Path, provider: str, as_json: bool) -> None:
         return
     rows = [("file", str(model)), ("family", f"{meta.family} ({meta.kind})"), ("graph", meta.graph),
             ("gansrv", meta.version), ("run", f"{meta.run} step {meta.step}"),
-            ("latent size", str(meta.latent_dim)), ("classes", _classes(meta)),
+            ("latent size", str(meta.latent_dim)), _classes_row(meta),
             ("image", "x".join(map(str, meta.image_shape)) + f" (C x H x W), {meta.channels} channel(s)"
              + (f"; any H and W that are multiples of {meta.size_multiple}" if meta.size_multiple
                 else "")),
@@ -86,6 +87,14 @@ def info(model: Path, provider: str, as_json: bool) -> None:
         for t in tensors:
             what = described[t.name].meaning if t.name in described else ""
             click.echo(f"  {t.name}  {t.type}  {list(t.shape)}  {what}".rstrip())
+
+
+def _classes_row(meta) -> tuple[str, str]:
+    """``classes``, or ``domains`` for an image -> image model that takes a target domain (the
+    names ``gansrv translate --to`` accepts)."""
+    if meta.kind == Kind.IMAGE and "label" in meta.input_names():
+        return "domains", _classes(meta) + " (translate --to DOMAIN or --to all)"
+    return "classes", _classes(meta)
 
 
 def _classes(meta) -> str:

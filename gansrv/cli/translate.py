@@ -28,11 +28,17 @@ from gansrv.cli.options import progress_option, provider_option
                    "write exactly the files of one run.")
 @click.option("--overwrite", is_flag=True,
               help="Write into a folder that holds another job or other files, replacing outputs.")
+@click.option("--to", "to", default=None, metavar="DOMAIN",
+              help="Target domain of a multi-domain model (stargan; `gansrv info MODEL` lists "
+                   "them): its name writes OUT/<stem>.png, 'all' writes every domain as "
+                   "OUT/<domain>/<stem>.png. Required for such a model, refused for a one-way one.")
 @provider_option()
 @progress_option()
 def translate(model: Path, inputs: tuple[Path, ...], out: Path, resize: bool, batch_size: int,
-              shard: str | None, overwrite: bool, provider: str, progress: bool) -> None:
-    """Translate images with an image -> image model (pix2pix, cyclegan): INPUTS are files or folders.
+              shard: str | None, overwrite: bool, to: str | None, provider: str,
+              progress: bool) -> None:
+    """Translate images with an image -> image model (pix2pix, cyclegan, stargan with --to): INPUTS
+    are files or folders.
 
     Resumable: re-running the same command keeps the finished PNGs whose input is unchanged (each
     output records its input's sha256) and translates the rest. Shardable: --shard K/N on N
@@ -46,6 +52,6 @@ def translate(model: Path, inputs: tuple[Path, ...], out: Path, resize: bool, ba
 
     the_shard = parse_shard(shard)
     written, kept = translate_files(model, inputs, out, resize, batch_size, the_shard, overwrite,
-                                    provider, progress)
+                                    provider, progress, to)
     click.echo(f"{out}: {written} images translated, {kept} already there "
                f"(metadata{the_shard.suffix}.jsonl)")

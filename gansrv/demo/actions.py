@@ -136,13 +136,17 @@ def generate_codes(model: DemoModel, limits: Limits, seed: float, count: float, 
     return [_squeeze(im) for im in model.run(feeds)]
 
 
-def translate(model: DemoModel, limits: Limits, path: str | None) -> tuple[np.ndarray, np.ndarray]:
+def translate(model: DemoModel, limits: Limits, path: str | None, domain: str | None = None
+              ) -> tuple[np.ndarray, np.ndarray]:
     """An uploaded image file -> (the input as the model sees it, the model's output), uint8.
 
-    The size is checked from the header before any pixel is decoded (no decompression bombs).
+    ``domain``: the target domain by name, for a multi-domain model (required there, refused for a
+    one-way model). The size is checked from the header before any pixel is decoded (no
+    decompression bombs).
     """
     if model.kind != Kind.IMAGE:
         raise UserError(f"model {model.name!r} is {KINDS[model.kind].label}: it takes no image")
+    label = domain_arg(model, domain)
     if not path:
         raise UserError("upload an image first")
     c = model.info.inputs[0].shape[1]
@@ -158,7 +162,24 @@ def translate(model: DemoModel, limits: Limits, path: str | None) -> tuple[np.nd
     pixels = np.asarray(im, dtype=np.uint8).reshape(h, w, c)
     lo, hi = model.info.output_range or (-1.0, 1.0)
     x = (pixels.astype(np.float32) * ((hi - lo) / 255.0) + lo).transpose(2, 0, 1)[None]
-    return _squeeze(pixels), _squeeze(model.run({"image": x})[0])
+    feeds = {"image": x} if label is None else {"image": x, "label": np.array([label], dtype=np.int64)}
+    return _squeeze(pixels), _squeeze(model.run(feeds)[0])
+
+
+def domain_arg(model: DemoModel, domain: str | None) -> int | None:
+    """The target domain's index for a multi-domain model (None for a one-way one); a missing or
+    unknown name, or a domain for a one-way model, is refused with the model's domains listed."""
+    if not model.domains:
+        if domain:
+            raise UserError(f"model {model.name!r} translates one way only; it takes no target domain")
+        return None
+    if not domain:
+        raise UserError(f"model {model.name!r} translates to {len(model.domains)} domains; choose one "
+                        f"({', '.join(model.domains)})")
+    if domain not in model.domains:
+        raise UserError(f"unknown domain {domain!r} for model {model.name!r}; its domains: "
+                        f"{', '.join(model.domains)}")
+    return model.domains.index(domain)
 
 
 MAX_DYNAMIC_SIDE = 512  # an upload to a dynamic-size model is cut down to this (CPU time per request)

@@ -2,7 +2,8 @@
 
 API names (``gradio_client``'s ``api_name=``) are part of the interface and must not change:
 ``/generate``, ``/one_of_each``, ``/interpolate``, ``/download_zip`` (noise and conditional models),
-``/generate_codes`` (code models), ``/translate`` (image→image models), ``/model_card``, ``/ping``
+``/generate_codes`` (code models), ``/translate`` (image→image models; model, file and, for a
+multi-domain model, the target domain by name), ``/model_card``, ``/ping``
 (a trivial health endpoint; the latency benchmark compares against it). The page's own model-switch
 event is private. Every component a test or a user script drives has an ``elem_id``.
 
@@ -100,6 +101,9 @@ def _layout(models: dict[str, DemoModel], limits: Limits, examples: Sequence[Pat
                 # gr.File, not gr.Image: Gradio would decode the upload before our size check could run
                 ui.upload = gr.File(label="Image to translate", file_types=["image"], type="filepath",
                                     elem_id="upload")
+                # a multi-domain model's target domain (stargan); hidden for one-way models
+                ui.domain = gr.Dropdown(_domain_choices(models.values()), value=(first.domains or [None])[0],
+                                        label="Target domain", elem_id="domain", visible=bool(first.domains))
                 if examples:
                     gr.Examples([[str(p)] for p in examples], inputs=[ui.upload], label="Examples")
                 ui.translate_btn = gr.Button("Translate", variant="primary", elem_id="translate")
@@ -146,8 +150,8 @@ def _wire(app: gr.Blocks, ui: SimpleNamespace, models: dict[str, DemoModel], lim
                      ui.zip_file, api_name="download_zip")
     ui.codes_btn.click(_errors(lambda m, *a: actions.generate_codes(pick(m), limits, *a)),
                        [*noise_in, *ui.codes], ui.gallery, api_name="generate_codes")
-    ui.translate_btn.click(_errors(lambda m, f: actions.translate(pick(m), limits, f)), [ui.model, ui.upload],
-                           [ui.seen, ui.translated], api_name="translate")
+    ui.translate_btn.click(_errors(lambda m, f, d=None: actions.translate(pick(m), limits, f, d)),
+                           [ui.model, ui.upload, ui.domain], [ui.seen, ui.translated], api_name="translate")
 
     def select(name: str) -> list:
         m = pick(name)
@@ -156,11 +160,12 @@ def _wire(app: gr.Blocks, ui: SimpleNamespace, models: dict[str, DemoModel], lim
         return [*shown, gr.update(choices=[actions.ALL_CLASSES, *m.class_names], value=actions.ALL_CLASSES,
                                   label="Categorical code" if m.kind == Kind.CODE else "Class"),
                 gr.update(visible=m.kind == Kind.CONDITIONAL),
+                gr.update(choices=m.domains, value=(m.domains or [None])[0], visible=bool(m.domains)),
                 *[gr.update(visible=i < m.code_dim, minimum=lo, maximum=hi) for i in range(MAX_CODES)],
                 card_markdown(model_card(m))]
 
-    select_out = [*(c for cols in ui.groups.values() for c in cols), ui.class_name, ui.each_btn, *ui.codes,
-                  ui.card]
+    select_out = [*(c for cols in ui.groups.values() for c in cols), ui.class_name, ui.each_btn, ui.domain,
+                  *ui.codes, ui.card]
     ui.model.change(_errors(select), ui.model, select_out, api_visibility="private")
     app.load(_errors(select), ui.model, select_out, api_visibility="private")
 
@@ -188,6 +193,14 @@ def _class_choices(models: Any) -> list[str]:
     seen: dict[str, None] = {actions.ALL_CLASSES: None}
     for m in models:
         seen.update(dict.fromkeys(m.class_names))
+    return list(seen)
+
+
+def _domain_choices(models: Any) -> list[str]:
+    """All target domains of all models (the browser narrows them to the selected model's)."""
+    seen: dict[str, None] = {}
+    for m in models:
+        seen.update(dict.fromkeys(m.domains))
     return list(seen)
 
 

@@ -77,6 +77,11 @@ class DemoModel:
         return list(self.info.class_names) if "label" in self.info.input_names() else []
 
     @property
+    def domains(self) -> list[str]:
+        """Target domains of a multi-domain image -> image model (stargan), by label index; else []."""
+        return list(self.info.class_names) if self.kind == Kind.IMAGE and self.class_names else []
+
+    @property
     def code_dim(self) -> int:
         """Continuous codes the graph takes (0 unless kind code)."""
         code = [t for t in self.info.inputs if t.name == "code"]
@@ -165,10 +170,13 @@ def _check_contract(model: DemoModel) -> None:
         shape = info.inputs[0].shape
         # fixed H and W, or any multiple of size_multiple (what pix2pix and cyclegan export)
         sized = all(isinstance(d, int) and d > 0 for d in shape[2:]) or info.size_multiple > 0
-        ok = names == ["image"] and len(shape) == 4 and isinstance(shape[1], int) and sized
+        domains = names == ["image", "label"] and 0 < info.num_classes == len(info.class_names)
+        ok = (names == ["image"] or domains) and len(shape) == 4 and isinstance(shape[1], int) \
+            and sized
     if not ok:
         want = ("z, code (1..8 values) and label if it has classes" if info.kind == Kind.CODE
-                else "image (batch, C, H, W)")
+                else "image (batch, C, H, W), and label (batch,) with named domains if it "
+                     "takes a target domain")
         raise UserError(f"{model.path}: a {info.kind!r} graph with inputs "
                         f"{[(t.name, t.shape) for t in info.inputs]}; the demo expects {want}")
 
@@ -191,7 +199,7 @@ def model_card(model: DemoModel) -> dict[str, Any]:
         "family": info.family, "kind": info.kind, "kind_label": KINDS[info.kind].label,
         "image_shape": list(info.image_shape), "latent_dim": info.latent_dim,
         "num_classes": info.num_classes, "class_names": list(info.class_names),
-        "code_dim": model.code_dim, "input_shape": list(info.inputs[0].shape[1:]),
+        "domains": model.domains, "code_dim": model.code_dim, "input_shape": list(info.inputs[0].shape[1:]),
         "parity_max_abs_error": info.parity_max_abs_error,
         "parity_batch_sizes": list(info.parity_batch_sizes), "opset": info.opset,
         "run": info.run, "step": info.step, "gansrv_version": info.version,
@@ -206,7 +214,8 @@ def card_markdown(card: dict[str, Any]) -> str:
     c, h, w = card["image_shape"]
     classes = ", ".join(card["class_names"]) if card["num_classes"] else "none (unconditional)"
     rows = [("family", f"{card['family']} ({card['kind_label']})"), ("image", f"{h}×{w}, {c} channel(s)"),
-            ("latent size", card["latent_dim"]), ("classes", classes),
+            ("latent size", card["latent_dim"]),
+            ("domains", ", ".join(card["domains"])) if card.get("domains") else ("classes", classes),
             ("parity error", f"{card['parity_max_abs_error']:.3g} (max abs, onnxruntime vs torch, "
                              f"batch {', '.join(map(str, card['parity_batch_sizes']))})"),
             ("run", f"{card['run'] or '-'} step {card['step'] if card['step'] is not None else '-'}"),

@@ -6,7 +6,7 @@ what the run directory knows, so the two can never disagree on keys or encodings
 
 from __future__ import annotations
 
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from typing import Any
 
 from gansrv import __version__
@@ -65,6 +65,9 @@ def build_info(run: LoadedRun, spec: ExportSpec, outputs: dict[str, Any], opset:
     k = len(names) if spec.class_names is not None else (run.spec.num_classes if conditional else 0)
     m = spec.size_multiple
     ins = [tensor_info(n, v, latent, k, m) for n, v in spec.inputs.items()]
+    if kind == Kind.IMAGE and "label" in spec.inputs:  # a multi-domain image -> image graph
+        ins = [replace(t, meaning=f"target domain index: int64 (batch,), 0..{k - 1} (class_names "
+                                  f"name the domains)") if t.name == "label" else t for t in ins]
     outs = [tensor_info(n, v, latent, k, m) for n, v in outputs.items()]
     # ONNX names are single-assignment: an image -> image graph outputs ``translated``.
     out_name = next((n for n in IMAGE_OUTPUTS if n in outputs), None)

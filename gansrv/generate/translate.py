@@ -35,8 +35,29 @@ class Job:
 
     source: Path
     size: tuple[int, int]  # (height, width) fed to the model
-    name: str
+    name: str  # relative to the destination: <stem>.png, or <domain>/<stem>.png for --to all
     sha256: str = ""  # the source's digest, filled in for the jobs of this shard only
+    domain: int | None = None  # target domain index of a multi-domain model
+    domain_name: str = ""
+
+
+ALL = "all"  # --to all: every domain of a multi-domain model, each in its own subfolder
+
+
+def targets(translator, to: str | None) -> list[tuple[int | None, str]]:
+    """(domain index, subfolder) pairs ``--to`` asks for: ``[(None, "")]`` for a single-mapping
+    model, one domain written into the destination itself, or every domain (``all``) each into a
+    subfolder named after it. Refused (one line, nothing written): an unknown domain, no --to for a
+    multi-domain model, --to for a single-mapping one, a domain name unfit for a folder name."""
+    from gansrv.errors import UserError
+
+    if to == ALL and translator.domains:
+        for name in translator.domains:
+            if not name or name in (".", "..") or any(c in name for c in "/\\\0"):
+                raise UserError(f"--to all: domain {name!r} cannot be a folder name")
+        return [(i, name) for i, name in enumerate(translator.domains)]
+    index = translator.domain_index(to)
+    return [(index, "")]
 
 
 def collect_inputs(inputs: tuple[Path, ...]) -> list[Path]:
@@ -68,10 +89,12 @@ def plan_jobs(sources: list[Path], translator, resize: bool) -> list[Job]:
 
 
 def batches(jobs: list[Job], batch_size: int):
-    """Consecutive jobs of one size, at most batch_size at a time (a model call takes one size)."""
+    """Consecutive jobs of one size and target domain, at most batch_size at a time (a model call
+    takes one size and, here, one domain)."""
     batch: list[Job] = []
     for job in jobs:
-        if batch and (len(batch) == batch_size or job.size != batch[0].size):
+        if batch and (len(batch) == batch_size or job.size != batch[0].size
+                      or job.domain != batch[0].domain):
             yield batch
             batch = []
         batch.append(job)
@@ -118,13 +141,16 @@ def write_translations(translator, jobs: list[Job], out: Path, batch_size: int, 
 
     from gansrv import atomic
 
-    for stale in out.glob(".*.tmp"):  # temporary files of a killed run
-        stale.unlink(missing_ok=True)
+    for folder in sorted({(out / j.name).parent for j in jobs}):
+        folder.mkdir(exist_ok=True)
+        for stale in folder.glob(".*.tmp"):  # temporary files of a killed run
+            stale.unlink(missing_ok=True)
     todo = stale_jobs(jobs, out, redo)
     with tqdm(total=len(todo), unit="img", file=sys.stderr, disable=not progress,
               dynamic_ncols=True) as bar:
         for batch in batches(todo, batch_size):
-            images = translator.run(np.stack([pixels(j, translator.in_channels) for j in batch]))
+            images = translator.run(np.stack([pixels(j, translator.in_channels) for j in batch]),
+                                    batch[0].domain)
             for job, image in zip(batch, images):
                 png = encode_png(image, {SOURCE_KEY: job.sha256})
                 atomic.write_bytes(out / job.name, png, durable=False)
@@ -132,7 +158,8 @@ def write_translations(translator, jobs: list[Job], out: Path, batch_size: int, 
     if todo:
         atomic.sync_filesystem(out)
     rows = sorted(json.dumps({"file_name": j.name, "source": str(j.source),
-                              "source_sha256": j.sha256, "size": [j.size[1], j.size[0]]})
+                              "source_sha256": j.sha256, "size": [j.size[1], j.size[0]],
+                              **({"domain": j.domain_name} if j.domain is not None else {})})
                   for j in jobs)
     atomic.write_text(out / f"metadata{suffix}.jsonl", "".join(r + "\n" for r in rows))
     return len(todo), len(jobs) - len(todo)
@@ -142,11 +169,14 @@ def write_translations(translator, jobs: list[Job], out: Path, batch_size: int, 
 
 def translate_files(model: Path, inputs: tuple[Path, ...], out: Path, resize: bool = False,
                     batch_size: int = 16, shard: Shard | None = None, overwrite: bool = False,
-                    provider: str = "auto", progress: bool = False) -> tuple[int, int]:
+                    provider: str = "auto", progress: bool = False, to: str | None = None
+                    ) -> tuple[int, int]:
     """Translate ``inputs`` (files and folders) with ``model`` into ``out``; returns (written, kept).
 
-    Everything is checked (batch size, model, every input's header, the destination) before the
-    first file is written; the manifest comes first, then this shard's PNGs and metadata.
+    ``to``: the target domain of a multi-domain model (its name), or ``all`` for every domain
+    (``out/<domain>/<stem>.png``); see :func:`targets`. Everything is checked (batch size, model,
+    target domain, every input's header, the destination) before the first file is written; the
+    manifest comes first, then this shard's PNGs and metadata.
     """
     from gansrv import atomic
     from gansrv.digest import sha256_file
@@ -160,13 +190,20 @@ def translate_files(model: Path, inputs: tuple[Path, ...], out: Path, resize: bo
     if not model.is_file():
         raise UserError(f"model file not found: {model}")
     translator = Translator.from_file(model, provider)
+    wanted = targets(translator, to)
     jobs = plan_jobs(collect_inputs(inputs), translator, resize)
     manifest = {"format_version": FORMAT_VERSION, "tool": "gansrv translate", "model": model.name,
                 "model_sha256": sha256_file(model), "resize": resize,
                 "inputs": [str(j.source) for j in jobs]}
+    if to is not None:  # absent for single-mapping models, so their older jobs still resume
+        manifest["to"] = to
     redo = check_destination(out, manifest, overwrite, MANIFEST, "gansrv translate")
     out.mkdir(parents=True, exist_ok=True)
     atomic.write_json(out / MANIFEST, manifest)
     mine = [replace(j, sha256=sha256_file(j.source))
             for i, j in enumerate(jobs) if the_shard.keeps(i)]
+    names = translator.domains
+    mine = [replace(j, name=f"{folder}/{j.name}" if folder else j.name, domain=index,
+                    domain_name=names[index] if index is not None else "")
+            for index, folder in wanted for j in mine]
     return write_translations(translator, mine, out, batch_size, redo, progress, the_shard.suffix)

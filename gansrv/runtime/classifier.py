@@ -1,9 +1,10 @@
 """Classify images with an exported image classifier (kind ``classifier``), onnxruntime and numpy only.
 
-Classifier-guided families (``acgan``, ``wgan-c``) export their classifier beside the generator as
-``<name>.classifier.onnx``: input ``image`` float32 (batch, C, H, W) in the metadata's
-``input_range``, outputs ``logits`` and ``probs`` (batch, K). Users run it on any image, e.g. to
-label a folder or to check that generated images show the class they were asked for.
+Classifier-guided families (``acgan``, ``wgan-c``) and ``stargan`` (its domain head) export a
+classifier beside the generator as ``<name>.classifier.onnx``: input ``image`` float32
+(batch, C, H, W) in the metadata's ``input_range``, outputs ``logits`` and ``probs`` (batch, K).
+Users run it on any image, e.g. to label a folder or to check that generated images show the class
+they were asked for.
 """
 
 from __future__ import annotations

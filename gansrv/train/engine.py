@@ -104,6 +104,7 @@ class Trainer:
         self.acc_n = 0
         self.logged_at = 0.0  # training time at the last metrics row, for its it/s
         self.sample_targets: torch.Tensor | None = None
+        self.domain_inputs: torch.Tensor | None = None  # labelled image -> image: real inputs
         self.sample_z, self.sample_labels = self._fixed_samples(data)
 
     # -- state ------------------------------------------------------------------------------
@@ -162,6 +163,8 @@ class Trainer:
             n = min(GRID_COLS, len(data))
             self.sample_targets = torch.from_numpy(data.targets[:n]).float() / 127.5 - 1
             return torch.from_numpy(data.images[:n]).float() / 127.5 - 1, None
+        if data.labels is not None and self.family.kind_for(self.config) is Kind.IMAGE:
+            return self._domain_samples(data)
         gen = torch.Generator().manual_seed(self.opts.seed + 2)
         latent = self.family.latent_dim(self.config)
         if self.family.kind_for(self.config) is Kind.CONDITIONAL and self.spec.num_classes:
@@ -171,6 +174,14 @@ class Trainer:
             rows, labels = GRID_COLS, None
         z = torch.randn(rows * GRID_COLS, latent, generator=gen)
         return z, labels
+
+    def _domain_samples(self, data: Dataset) -> tuple[torch.Tensor, torch.Tensor]:
+        """Labelled image -> image data: real inputs, each translated to every domain (label)."""
+        k = self.spec.num_classes
+        idx = pictures.domain_rows(data.labels, k, GRID_COLS)
+        self.domain_inputs = torch.from_numpy(data.images[idx]).float() / 127.5 - 1
+        self.domain_input_names = [self.spec.class_names[int(data.labels[i])] for i in idx]
+        return self.domain_inputs.repeat_interleave(k, 0), torch.arange(k).repeat(len(idx))
 
     def write_grid(self) -> Path:
         for m in self.modules.values():
@@ -182,13 +193,20 @@ class Trainer:
             m.train()
         if self.sample_targets is not None:  # rows: inputs, outputs, targets
             imgs = _grid_rows([self.sample_z, imgs.float().cpu(), self.sample_targets])
-        row_labels = None
-        if self.sample_labels is not None:
-            names = self.spec.class_names
+        row_labels, cols, title = None, GRID_COLS, f"{self.family.name}  step {self.ctx.step}"
+        names = self.spec.class_names
+        if self.domain_inputs is not None:  # rows: (input, to each domain), labelled by input domain
+            k = self.spec.num_classes
+            imgs = torch.from_numpy(pictures.domain_grid_cells(
+                self.domain_inputs.numpy(), imgs.float().cpu().numpy(), k))
+            row_labels = self.domain_input_names
+            cols, title = k + 1, f"{title}  columns: input, {', '.join(names)}"
+        elif self.sample_labels is not None:
             row_labels = [names[i] for i in range(len(self.sample_labels) // GRID_COLS)]
-        cols = len(self.sample_z) if self.sample_targets is not None else GRID_COLS
+        if self.sample_targets is not None:
+            cols = len(self.sample_z)
         grid = pictures.grid_image(pictures.to_uint8(imgs.float().cpu().numpy()), cols,
-                                   row_labels, f"{self.family.name}  step {self.ctx.step}")
+                                   row_labels, title)
         path = self.out / "samples" / f"step-{self.ctx.step:06d}.png"
         pictures.save_png(path, grid)
         return path

@@ -91,3 +91,24 @@ def loss_curves(rows: list[dict], path: Path, title: str) -> None:
     fig.savefig(buf, format="png", dpi=90)
     plt.close(fig)
     atomic.write_bytes(path, buf.getvalue())
+
+
+def domain_rows(labels: np.ndarray, num_classes: int, rows: int) -> np.ndarray:
+    """Indices of the input images of a domain grid (labelled image -> image data), one per row:
+    the domains taken in turn (each one's first image, then each one's second, ...), skipping a
+    domain that has run out, so every domain appears as an input; fewer rows only when the data
+    has fewer images."""
+    by_domain = [np.flatnonzero(labels == k) for k in range(num_classes)]
+    picked: list[int] = []
+    for i in range(max((len(d) for d in by_domain), default=0)):
+        picked += [int(d[i]) for d in by_domain if i < len(d)]
+        if len(picked) >= rows:
+            break
+    return np.asarray(picked[:rows], dtype=np.int64)
+
+
+def domain_grid_cells(inputs: np.ndarray, outputs: np.ndarray, num_classes: int) -> np.ndarray:
+    """Rows of (input, its translation to each of the K domains): inputs (R, ...) and outputs
+    (R * K, ...), row-major, -> (R * (K + 1), ...) in grid order (K + 1 columns)."""
+    out = outputs.reshape(len(inputs), num_classes, *outputs.shape[1:])
+    return np.concatenate([inputs[:, None], out], 1).reshape(-1, *outputs.shape[1:])
