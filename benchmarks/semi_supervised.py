@@ -98,6 +98,7 @@ def main() -> None:
     p.add_argument("--gen", type=int, default=10_000, help="Generated images for eval and aug.")
     p.add_argument("--extra", action="append", default=[], metavar="RUN=ARGS",
                    help="More train arguments for one run, e.g. triplegan='--warmup 500'.")
+    p.add_argument("--no-generator", action="store_true", help="Skip G's figures (trials).")
     p.add_argument("--json", type=Path, default=None)
     a = p.parse_args()
     a.extra = {k: shlex.split(v) for k, v in (e.split("=", 1) for e in a.extra)}
@@ -115,7 +116,7 @@ def main() -> None:
                 row[name] = train_run(name, seed, a, root)
                 print(f"seed {seed} {name}: error {row[name]['error']:.2%} after "
                       f"{row[name]['steps']} steps ({time.time() - t0:.0f} s wall)", flush=True)
-            if "triplegan" in row:
+            if "triplegan" in row and not a.no_generator:
                 row["G"] = generator_figures(seed, a, root)
                 shown = ("fid", "class_accuracy", "cas", "cas_ceiling", "aug_gain", "aug_accuracy",
                          "aug_real_accuracy", "aug_steps", "evaluator_accuracy")

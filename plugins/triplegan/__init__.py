@@ -39,6 +39,8 @@ class Config:
                                    min=0.0, max=100.0)
     balance_weight: float = option(1.0, "C: weight of the class-balance term (KL of the mean "
                                    "prediction from uniform) on unlabelled images.", min=0.0, max=100.0)
+    ssl_start: int = option(0, "Steps before entropy minimisation and class balance join C's loss "
+                            "(0: from the start).", min=0, max=10**8)
     adversarial_weight: float = option(1.0, "C: weight of its term from D (times alpha).",
                                        min=0.0, max=100.0)
     pseudo_weight: float = option(0.1, "C: weight of cross-entropy on G's pairs after --warmup.",

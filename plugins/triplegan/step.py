@@ -15,7 +15,8 @@ Three players share one game: C models p(y | x), G models p(x | y), D judges (x,
 - G: (1 - α) · (-log D(G(z, y), y)), non-saturating.
 
 The first ``c_pretrain`` steps train C alone on its own terms (the authors pre-train C when labels
-are very few); with ``players = classifier`` every step does (the C-only baselines). C's inputs are
+are very few); with ``players = classifier`` every step does (the C-only baselines). The
+semi-supervised terms join after ``ssl_start`` steps (0: from the first). C's inputs are
 randomly shifted by up to ``shift`` pixels (every draw from the step context). After every step
 the averaged copy ``C_avg`` follows C; it is what is evaluated and exported.
 """
@@ -56,10 +57,12 @@ def c_own_loss(ctx, xl, yl, xu) -> tuple[torch.Tensor, dict[str, float], torch.T
     loss = F.cross_entropy(logits_l, yl)
     row = {"loss_c_sup": loss.item(), "labelled_acc": (logits_l.argmax(1) == yl).float().mean().item()}
     probs_u = None
-    if c.entropy_weight > 0 or c.balance_weight > 0 or c.players == "all":
+    ssl = ctx.step >= c.ssl_start and (c.entropy_weight > 0 or c.balance_weight > 0)
+    if ssl or (c.players == "all" and ctx.step >= c.c_pretrain):
         probs_u = torch.softmax(C(translate(xu, c.shift, ctx)), 1)
         ent, bal = entropy(probs_u), balance(probs_u)
-        loss = loss + c.entropy_weight * ent + c.balance_weight * bal
+        if ssl:
+            loss = loss + c.entropy_weight * ent + c.balance_weight * bal
         row.update(entropy=ent.item(), balance=bal.item())
     return loss, row, probs_u
 
