@@ -80,8 +80,8 @@ class Family:
     **Class attributes** (set them on the subclass): ``name`` (the ``gansrv train NAME`` word),
     ``description`` (one line for ``gansrv families``), ``kind`` (a :class:`Kind`: noise,
     conditional, code or image), ``Config`` (a dataclass whose :func:`option` fields become the CLI
-    options of ``gansrv train NAME``) and, optionally, ``needs_labels``, ``smoke_args`` and
-    ``legacy_config``.
+    options of ``gansrv train NAME``) and, optionally, ``needs_labels``, ``semi_supervised``,
+    ``smoke_args`` and ``legacy_config``.
 
     **Required hooks** (the engine calls them in this order, once per run unless said otherwise):
 
@@ -110,6 +110,9 @@ class Family:
     kind: ClassVar[Kind]
     Config: ClassVar[type]  # a dataclass; its fields (see `option`) become CLI options
     needs_labels: ClassVar[bool] = False  # refuse unlabelled data before training starts
+    # Semi-supervised support: labels come only from `StepContext.next_labelled()` (the main stream
+    # gives unlabelled images), so `gansrv train --labels-per-class M / --labelled N` may keep few.
+    semi_supervised: ClassVar[bool] = False
     # `gansrv train` flags that shrink the networks for the family contract tests (seconds, not minutes)
     smoke_args: ClassVar[tuple[str, ...]] = ()
     # Config field -> the value a run saved before that field existed trained with, when it differs

@@ -32,7 +32,9 @@ class StepContext:
 
     ``state`` holds family-owned values that must survive a resume (e.g. BEGAN's k_t): plain numbers
     or tensors, saved in every checkpoint. ``step`` is the number of generator steps done before
-    this one.
+    this one. ``labelled`` is the second stream of a semi-supervised family (``Family.semi_supervised``):
+    ``(images, labels)`` batches over the images whose labels the run may read, while ``stream``
+    then gives ``(images, None)``; its position is saved in every checkpoint too.
     """
 
     modules: Mapping[str, torch.nn.Module]
@@ -44,6 +46,7 @@ class StepContext:
     generator: torch.Generator
     step: int = 0
     state: dict[str, Any] = field(default_factory=dict)
+    labelled: BatchSource | None = None
 
     def randn(self, *shape: int) -> torch.Tensor:
         import torch
@@ -67,3 +70,11 @@ class StepContext:
     def next_batch(self) -> tuple[torch.Tensor, torch.Tensor | None]:
         """Another real batch, for recipes that update D several times per G step."""
         return self.stream.next()
+
+    def next_labelled(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """A batch of labelled pairs (semi-supervised families; the stream is seeded and resumes)."""
+        if self.labelled is None:
+            raise RuntimeError("no labelled stream: the family does not declare semi_supervised")
+        x, y = self.labelled.next()
+        assert y is not None
+        return x, y

@@ -73,8 +73,9 @@ def test_metadata_round_trips_and_carries_the_run(exports, family):  # noqa: F81
     assert disc.graph == "discriminator" and disc.outputs[0].name in ("logit", "energy")
     assert [t.name for t in disc.outputs] == [o.name for o in onnx.load(str(ex.discriminator)).graph.output]
     # A family that exports a classifier has D predict the class (acgan) or leaves it to C (wgan-c):
-    # its D takes no label.
-    takes_label = conditional and not ex.classifier.is_file()
+    # its D takes no label; a semi-supervised one's D judges (image, label) pairs (triplegan).
+    semi = registry().families[family].semi_supervised
+    takes_label = conditional and (semi or not ex.classifier.is_file())
     assert disc.input_names() == (["image", "label"] if takes_label else ["image"])
 
 

@@ -50,7 +50,8 @@ ROWS = (
 @click.option("--seed", type=click.IntRange(0, 2**63 - 1), default=0, show_default=True,
               help="Noise seed of the generated images.")
 @click.option("--metrics", "metrics", default="all", show_default=True,
-              help="Comma list of fid, kid, pr, class-acc, cas, aug (or all). cas and aug need torch.")
+              help="Comma list of fid, kid, pr, class-acc, cas, aug (or all). cas and aug need torch. "
+                   "A classifier graph is scored by its held-out accuracy (accuracy).")
 @click.option("--k", type=click.IntRange(1, 100), default=3, show_default=True,
               help="Neighbours of the precision/recall manifolds.")
 @click.option("--classifier-epochs", type=click.IntRange(1, 100), default=8, show_default=True,
@@ -77,7 +78,8 @@ def eval_command(model: Path, data: tuple[str, ...], train_limit: int | None, te
 
     The evaluator is a small CNN trained on the training split (cached by its fingerprint, no
     downloads); every figure is measured on the held-out split, which must be named with
-    --train-limit or --test-data.
+    --train-limit or --test-data. Given a classifier graph (<name>.classifier.onnx) instead, it
+    scores that classifier's accuracy on the held-out split (the generator options do not apply).
     """
     from dataclasses import replace
 
@@ -85,6 +87,12 @@ def eval_command(model: Path, data: tuple[str, ...], train_limit: int | None, te
     from gansrv.extras import require
 
     require("serve", what="gansrv eval")
+    from gansrv.runtime import read_info
+
+    if read_info(model).kind == "classifier":
+        _eval_classifier(model, data, train_limit, test_data, test_limit, resize, metrics,
+                         batch_size, provider, json_out, record)
+        return
     from gansrv.metrics.evaluate import Options, evaluate, parse_metrics
     from gansrv.metrics.recipe import Recipe
     from gansrv.metrics.split import fit_to, load_split
@@ -120,3 +128,30 @@ def _print_table(f: dict[str, Any]) -> None:
         click.echo("  ".join([r[0].ljust(widths[0]), r[1].rjust(widths[1]), r[2].rjust(widths[2]), r[3]]))
         if i == 0:
             click.echo("  ".join("-" * w for w in [*widths, len("meaning")]))
+
+
+def _eval_classifier(model: Path, data: tuple[str, ...], train_limit: int | None,
+                     test_data: tuple[str, ...], test_limit: int | None, resize: bool, metrics: str,
+                     batch_size: int, provider: str, json_out: Path | None, record: bool) -> None:
+    """A classifier graph's held-out accuracy (gansrv.metrics.held_out), through onnxruntime."""
+    from gansrv import atomic
+    from gansrv.errors import UserError
+    from gansrv.metrics.held_out import print_lines, score_classifier
+    from gansrv.metrics.split import fit_to, load_split
+    from gansrv.runtime import Classifier
+
+    if metrics not in ("all", "accuracy"):
+        raise UserError(f"--metrics {metrics}: {model} is a classifier graph, scored by its "
+                        f"held-out accuracy only (--metrics accuracy)")
+    clf = Classifier.from_file(model, provider)
+    split = fit_to(load_split(data, train_limit, test_data, test_limit), clf.info.image_shape, resize)
+    figures = score_classifier(clf, split, batch_size)
+    for line in print_lines(figures):
+        click.echo(line)
+    if json_out is not None:
+        atomic.write_json(json_out, figures)
+    if record:
+        from gansrv.metrics.record import record as record_figures
+
+        record_figures(model, figures)
+        click.echo(f"recorded in {model} (gansrv info shows them)", err=True)

@@ -74,6 +74,9 @@ def info(model: Path, provider: str, as_json: bool) -> None:
             ("data", meta.data_fingerprint), ("provider", loaded.provider)]
     if "input_range" in meta.extra:  # a classifier graph: the pixel values its image input takes
         rows.insert(-5, ("input range", meta.extra["input_range"]))
+    if "labelled" in meta.extra:  # a semi-supervised run: how many labels it trained with
+        rows.insert(-2, ("labels", f"{meta.extra['labelled']} known (label seed "
+                                   f"{meta.extra.get('label_seed', '-')})"))
     recorded = metrics_summary(meta.extra)
     if recorded:
         rows.insert(-1, ("metrics", recorded))

@@ -25,6 +25,10 @@ class DataSpec:
     fingerprint: str
     # Paired data (image -> image families): channels of the target images, 0 when unpaired.
     target_channels: int = 0
+    # Semi-supervised runs: how many images keep their label (0: every label is known, or none)
+    # and the seed that chose them (gansrv.data.labelled).
+    labelled_count: int = 0
+    label_seed: int | None = None
 
     @property
     def labelled(self) -> bool:
@@ -41,6 +45,8 @@ class Dataset:
 
     ``targets`` makes the dataset paired: image i's counterpart, uint8 (N, C', H, W) (an image ->
     image family learns images -> targets); the engine batches the two together.
+    ``labelled`` makes it semi-supervised: the sorted indices of the images whose label is known
+    (chosen with ``label_seed``, :mod:`gansrv.data.labelled`); the others' labels are never used.
     """
 
     images: np.ndarray
@@ -48,6 +54,8 @@ class Dataset:
     class_names: list[str] = field(default_factory=list)
     source: str = ""
     targets: np.ndarray | None = None
+    labelled: np.ndarray | None = None
+    label_seed: int | None = None
 
     def __post_init__(self) -> None:
         self.check()
@@ -112,6 +120,8 @@ class Dataset:
         if self.targets is not None:
             h.update(b"targets" + repr(self.targets.shape).encode())
             h.update(np.ascontiguousarray(self.targets).tobytes())
+        if self.labelled is not None:  # which labels a semi-supervised run may read
+            h.update(b"labelled" + np.ascontiguousarray(self.labelled.astype("<i8")).tobytes())
         return h.hexdigest()
 
     def spec(self) -> DataSpec:
@@ -124,6 +134,8 @@ class Dataset:
             count=len(self.images),
             fingerprint=self.fingerprint(),
             target_channels=0 if self.targets is None else int(self.targets.shape[1]),
+            labelled_count=0 if self.labelled is None else len(self.labelled),
+            label_seed=None if self.labelled is None else self.label_seed,
         )
 
 

@@ -81,5 +81,13 @@ def build_info(run: LoadedRun, spec: ExportSpec, outputs: dict[str, Any], opset:
         parity_max_abs_error=float("nan"), parity_batch_sizes=[],
         data_fingerprint=run.spec.fingerprint, run=run.checkpoint.parent.parent.name,
         step=run.step, config=asdict(run.config),
-        extra={str(k2): str(v) for k2, v in spec.metadata.items()}, size_multiple=m,
+        extra={**_semi_supervised(run), **{str(k2): str(v) for k2, v in spec.metadata.items()}},
+        size_multiple=m,
     )
+
+
+def _semi_supervised(run: LoadedRun) -> dict[str, str]:
+    """A few-label run's labelled count and label seed (``gansrv info`` shows them)."""
+    if not run.spec.labelled_count:
+        return {}
+    return {"labelled": str(run.spec.labelled_count), "label_seed": str(run.spec.label_seed)}

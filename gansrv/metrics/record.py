@@ -20,7 +20,7 @@ KEY = "metrics"
 # What is recorded: the figures and what they were measured on (not timings or file paths).
 RECORDED = ("fid", "real_fid", "kid", "kid_std", "precision", "recall", "class_accuracy",
             "evaluator_accuracy", "cas", "cas_ceiling", "aug_gain", "n", "seed",
-            "held_out_images", "held_out_fingerprint", "evaluator")
+            "held_out_images", "held_out_fingerprint", "evaluator", "held_out_accuracy")
 
 
 def record(path: str | Path, figures: dict[str, Any]) -> dict[str, Any]:
@@ -55,6 +55,9 @@ def summary(extra: dict[str, str]) -> str | None:
     parts = [f"{label} {m[key]:{fmt}}" for key, label, fmt in (
         ("fid", "FID", ".3g"), ("kid", "KID", ".3g"), ("precision", "precision", ".3f"),
         ("recall", "recall", ".3f"), ("class_accuracy", "class-acc", ".3f"), ("cas", "CAS", ".3f"),
-        ("cas_ceiling", "CAS ceiling", ".3f"), ("aug_gain", "aug gain", "+.3f")) if key in m]
+        ("cas_ceiling", "CAS ceiling", ".3f"), ("aug_gain", "aug gain", "+.3f"),
+        ("held_out_accuracy", "held-out accuracy", ".4f")) if key in m]
     where = f" ({m['n']} generated vs {m.get('held_out_images', '?')} held-out images)" if "n" in m else ""
+    if "n" not in m and "held_out_images" in m:
+        where = f" ({m['held_out_images']} held-out images)"
     return ", ".join(parts) + where

@@ -12,7 +12,7 @@ from gansrv.errors import UserError
 from gansrv.family import Family, Kind, check_config
 from gansrv.kinds import DataForm
 from gansrv.train import checkpoint as ckpt
-from gansrv.train import rundir
+from gansrv.train import rundir, semi
 from gansrv.train.options import DEFAULT_STEPS, TrainOptions, check_options
 
 
@@ -46,8 +46,9 @@ def train(family: Family, config: Any, opts: TrainOptions, named: dict | None = 
     if opts.resume:
         return _resume(family, opts, named, log)
     check_config(config)
+    semi.check_request(family, opts)
     family.validate(config, None)
-    data = _load_data(family, config, opts, named)
+    data = semi.apply(family, _load_data(family, config, opts, named), opts)
     config = family.resolve_config(config, data.spec())
     family.validate(config, data.spec())
     pick_device(opts.device)
@@ -57,7 +58,9 @@ def train(family: Family, config: Any, opts: TrainOptions, named: dict | None = 
     try:
         trainer = Trainer(family, config, data, opts, out, total, log,
                           total_seconds=opts.max_seconds)
-        rundir.write_config(out, family.name, config, opts, trainer.spec, total, opts.max_seconds)
+        chosen = None if data.labelled is None else data.labelled.tolist()
+        rundir.write_config(out, family.name, config, opts, trainer.spec, total, opts.max_seconds,
+                            chosen)
     except BaseException:
         shutil.rmtree(out, ignore_errors=True)  # nothing half-made is left behind
         raise
@@ -107,8 +110,10 @@ def _resume(family: Family, opts: TrainOptions, named: dict | None, log) -> dict
                         sample_every=t["sample_every"], checkpoint_every=t["checkpoint_every"],
                         log_every=t["log_every"], keep_checkpoints=t["keep_checkpoints"],
                         progress=opts.progress, max_seconds=opts.max_seconds,
-                        deterministic=t.get("deterministic", True))
-    data = _load_data(family, config, kept, named)
+                        deterministic=t.get("deterministic", True),
+                        labels_per_class=t.get("labels_per_class"), labelled=t.get("labelled"),
+                        label_seed=t.get("label_seed"))
+    data = semi.apply(family, _load_data(family, config, kept, named), kept)
     fingerprint = data.fingerprint()
     if fingerprint != saved["data"]["fingerprint"]:
         raise UserError(f"the data at {', '.join(kept.data)} changed since {run_dir} started "

@@ -92,13 +92,15 @@ class Trainer:
         torch.manual_seed(opts.seed)
         self.modules = {k: m.to(self.device) for k, m in family.build(config, self.spec).items()}
         self.optimizers = family.optimizers(config, self.modules)
-        labels = None if data.labels is None else torch.from_numpy(data.labels)
+        semi = getattr(family, "semi_supervised", False) and data.labels is not None
+        labels = None if data.labels is None or semi else torch.from_numpy(data.labels)
         targets = None if data.targets is None else torch.from_numpy(data.targets)
         stream = BatchStream(torch.from_numpy(data.images), labels, opts.batch_size, opts.seed,
                              self.device, targets=targets)
         gen = torch.Generator(device=self.device).manual_seed(opts.seed + 1)
         self.ctx = StepContext(self.modules, self.optimizers, config, self.device,
-                               self.spec.num_classes, stream, gen)
+                               self.spec.num_classes, stream, gen,
+                               labelled=self._labelled_stream(data) if semi else None)
         self.elapsed = 0.0
         self.acc: dict[str, float] = {}
         self.acc_n = 0
@@ -106,6 +108,17 @@ class Trainer:
         self.sample_targets: torch.Tensor | None = None
         self.domain_inputs: torch.Tensor | None = None  # labelled image -> image: real inputs
         self.sample_z, self.sample_labels = self._fixed_samples(data)
+
+    def _labelled_stream(self, data: Dataset) -> BatchStream:
+        """The semi-supervised family's labelled pairs: the run's subset, or every image."""
+        from gansrv.train.semi import LABELLED_STREAM_OFFSET
+
+        idx = None if data.labelled is None else torch.from_numpy(data.labelled)
+        images, labels = torch.from_numpy(data.images), torch.from_numpy(data.labels)
+        if idx is not None:
+            images, labels = images[idx], labels[idx]
+        return BatchStream(images, labels, self.opts.batch_size,
+                           self.opts.seed + LABELLED_STREAM_OFFSET, self.device)
 
     # -- state ------------------------------------------------------------------------------
     def _meta(self) -> dict[str, str]:
@@ -116,6 +129,7 @@ class Trainer:
         return {
             "step": self.ctx.step,
             "batches_consumed": self.ctx.stream.consumed,
+            "labelled_consumed": 0 if self.ctx.labelled is None else self.ctx.labelled.consumed,
             "optimizers": {k: o.state_dict() for k, o in self.optimizers.items()},
             "rng_torch": torch.get_rng_state(),
             "rng_noise": self.ctx.generator.get_state().cpu(),
@@ -145,6 +159,8 @@ class Trainer:
             torch.cuda.set_rng_state_all(state["rng_cuda"])
         self.ctx.step = int(state["step"])
         self.ctx.stream.consumed = int(state["batches_consumed"])
+        if self.ctx.labelled is not None:
+            self.ctx.labelled.consumed = int(state.get("labelled_consumed", 0))
         self.ctx.state.update(state.get("family_state", {}))
         self.elapsed = float(state.get("elapsed", 0.0))
         self.acc, self.acc_n = dict(state.get("log_acc", {})), int(state.get("log_acc_n", 0))

@@ -52,6 +52,16 @@ class TrainOptions:
               "seconds more; a plain --resume keeps the steps and time the last command set.", above=0)
     batch_size: int = engine_option(64, "Images per batch.", min=1, max=MAX_BATCH)
     seed: int = engine_option(0, "Seed for init, data and noise.")
+    labels_per_class: int | None = engine_option(
+        None, "Semi-supervised families: keep the labels of only M images per class (chosen from "
+              "--label-seed); every image still trains unlabelled.", min=1, max=MAX_STEPS,
+        click_checks=True)
+    labelled: int | None = engine_option(
+        None, "Semi-supervised families: keep N labels in all, balanced over the classes (instead "
+              "of --labels-per-class).", min=1, max=MAX_STEPS, click_checks=True)
+    label_seed: int | None = engine_option(
+        None, "Seed of the labelled subset (default: --seed), so one subset can train with "
+              "several seeds.")
     device: str = engine_option("auto", "auto picks CUDA when torch sees a GPU.", choices=DEVICES)
     out: str | None = engine_option(None, "Run directory (default: runs/<family>-<time>).", folder=True)
     resume: str | None = engine_option(

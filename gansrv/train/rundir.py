@@ -37,22 +37,29 @@ def versions() -> dict[str, str]:
 
 
 def write_config(out: Path, family: str, config: Any, opts: TrainOptions, spec: DataSpec,
-                 total_steps: int | None, total_seconds: float | None) -> None:
+                 total_steps: int | None, total_seconds: float | None,
+                 labelled: list[int] | None = None) -> None:
     """``train`` keeps the flags as given and the plan they make: ``total_steps`` and
-    ``total_seconds`` (training time over all invocations), null where there is no such limit."""
+    ``total_seconds`` (training time over all invocations), null where there is no such limit.
+    A semi-supervised run with a labelled subset also records it (``labelled``: its size, label
+    seed and the indices of the images whose labels it reads)."""
     train = {k: v for k, v in asdict(opts).items() if k not in ("resume", "progress")}
     train["data"] = list(opts.data)
     train["total_steps"] = total_steps
     train["total_seconds"] = total_seconds
     data = asdict(spec)
-    atomic.write_json(out / CONFIG, {
+    cfg: dict[str, Any] = {
         "family": family,
         "config": asdict(config),
         "train": train,
         "data": data,
         "versions": versions(),
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-    })
+    }
+    if labelled is not None:
+        cfg["labelled"] = {"count": len(labelled), "label_seed": spec.label_seed,
+                           "indices": list(labelled)}
+    atomic.write_json(out / CONFIG, cfg)
 
 
 def save_plan(run_dir: Path, total_steps: int | None, total_seconds: float | None) -> None:
