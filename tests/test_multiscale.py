@@ -77,3 +77,64 @@ def test_lapgan_refuses_a_pyramid_the_size_cannot_make(tmp_path):
                  "--levels", "4", *SMALL, expect=None)
     assert "cannot be halved 3 times" in one_line_error(result)
     assert not (tmp_path / "r").exists()
+
+
+# -- progan -----------------------------------------------------------------------------------
+
+PROGAN = ("--width", "8", "--stable-images", "32", "--fade-images", "64")
+
+
+def test_progan_schedule_counts_images_and_fades_each_new_level():
+    from gansrv.nn.progressive import schedule
+
+    at = [schedule(n, 3, fade_images=64, stable_images=32) for n in (0, 31, 32, 48, 95, 96, 127,
+                                                                     128, 160, 10**6)]
+    assert at == [(0, 1.0), (0, 1.0), (1, 0.0), (1, 0.25), (1, 63 / 64), (1, 1.0), (1, 1.0),
+                  (2, 0.0), (2, 0.5), (2, 1.0)]
+
+
+def test_minibatch_stddev_groups_and_the_single_image_form():
+    from gansrv.nn.progressive import minibatch_stddev
+
+    x = torch.randn(8, 3, 4, 4)
+    y = minibatch_stddev(x, 4)
+    assert y.shape == (8, 4, 4, 4) and torch.equal(y[:, :3], x)
+    groups = x.reshape(4, 2, 3, 4, 4)  # image i is in group i mod 2 (the reference's layout)
+    want = groups.std(0, correction=0).mean((1, 2, 3))
+    assert torch.allclose(y[0, 3, 0, 0], want[0], atol=1e-5)
+    assert torch.allclose(y[1, 3], want[1].expand(4, 4), atol=1e-5)
+    alone = minibatch_stddev(x, 1)
+    assert torch.allclose(alone[:, 3], torch.full((8, 4, 4), 1e-4))
+    assert minibatch_stddev(torch.randn(7, 2, 2, 2), 4).shape == (7, 3, 2, 2)  # group 1 divides 7
+
+
+def test_progan_resumes_exactly_mid_fade_across_an_optimizer_reset(tmp_path):
+    # batch 16: steps 1-2 level 0, 3-6 fade in level 1, 7-8 stable, 9-10 fade in level 2; the
+    # resumed half starts at step 6, inside the first fade, and crosses the reset at step 9
+    full, part = train_and_resume("progan", tmp_path, 10, *SMALL, *PROGAN)
+    a, b = metrics_rows(full), metrics_rows(part)
+    assert [r["resolution"] for r in a] == [7, 7, 14, 14, 14, 14, 14, 14, 28, 28]
+    assert [r["alpha"] for r in a][2:6] == [0.0, 0.25, 0.5, 0.75]
+    assert [r["step"] for r in b] == list(range(1, 11))
+    for ra, rb in zip(a, b):
+        for key in ("loss_d", "loss_g", "gp", "alpha"):
+            assert ra[key] == rb[key], (ra["step"], key)
+
+
+def test_progan_exports_the_reached_position_and_a_batch_independent_judge(tmp_path):
+    from gansrv.runtime.session import session
+
+    out = tmp_path / "run"
+    run("train", "progan", "--steps", 5, "--out", out, *SMALL, *PROGAN)  # 80 images: mid-fade
+    model = tmp_path / "pro.onnx"
+    run("export", out, "-o", model, "--with-discriminator")
+    info = read_info(model)
+    assert info.extra["progan_resolution"] == "14" and float(info.extra["progan_alpha"]) == 0.75
+    assert info.extra["progan_images_seen"] == "80" and info.image_shape == (1, 28, 28)
+    images = Generator.from_file(model, provider="cpu").generate(7, seed=0)
+    assert images.shape == (7, 28, 28, 1)
+    judge = session(model.with_name("pro.discriminator.onnx"), "cpu")
+    x = np.random.default_rng(0).uniform(-1, 1, (7, 1, 28, 28)).astype(np.float32)
+    together = judge.run(None, {"image": x})[0]
+    alone = np.concatenate([judge.run(None, {"image": x[i:i + 1]})[0] for i in range(7)])
+    assert np.allclose(together, alone, atol=1e-5)
