@@ -30,10 +30,11 @@ class Config:
     image_size: int = option(28, "Target resolution; growing starts at the coarsest side reached "
                              "by halving it (28: 7 -> 14 -> 28, 32: 4 -> 8 -> 16 -> 32).",
                              min=8, max=256)
-    width: int = fields.width(64, "every block of G and D", "CPU-sized; paper: 512 at low sides")
-    fade_images: int = option(16000, "Images over which each new resolution fades in (paper: "
+    width: int = fields.width(64, "G and D at the two coarsest levels, halved per doubling above",
+                              "CPU-sized; paper: 512 up to 32 px")
+    fade_images: int = option(8000, "Images over which each new resolution fades in (CPU-sized; paper: "
                               "800k).", min=0, max=10**9)
-    stable_images: int = option(16000, "Images each resolution then trains stable (paper: 800k).",
+    stable_images: int = option(8000, "Images each resolution then trains stable (CPU-sized; paper: 800k).",
                                 min=1, max=10**9)
     gp_weight: float = option(10.0, "Weight lambda of the gradient penalty (paper: 10).", min=0.0,
                               max=1e4)

@@ -1,6 +1,7 @@
 """ProGAN's networks (Karras et al. 2018, table 2, scaled down): every block of every resolution
 built up front, so checkpoint keys never change while the networks grow.
 
+Channels: ``width`` at the two coarsest levels, halved per doubling above (:func:`level_widths`).
 G: z pixel-normalised -> dense -> base x base map -> conv3x3 (LeakyReLU 0.2, pixel norm); each
 next level: nearest x2, two conv3x3 (LeakyReLU, pixel norm); a 1x1 toRGB per level, no tanh.
 D mirrors it: a 1x1 fromRGB per level, two conv3x3 (LeakyReLU) and a 2x2 average pool per level,
@@ -24,12 +25,24 @@ from gansrv.nn.progressive import (
 )
 
 
+def level_widths(levels: int, width: int, smallest: int = 8) -> list[int]:
+    """Channels per level: `width` at the two coarsest levels, halved per doubling above them
+    (the paper halves from 64 px on, 512 -> 16; on a CPU the budget is spent at the low sides)."""
+    return [max(smallest, width >> max(0, k - 1)) for k in range(levels)]
+
+
 def _act(x: torch.Tensor) -> torch.Tensor:
     return F.leaky_relu(x, 0.2)
 
 
-def _up(x: torch.Tensor, factor: int = 2) -> torch.Tensor:
-    return x if factor == 1 else F.interpolate(x, scale_factor=float(factor), mode="nearest")
+def upscale(x: torch.Tensor, factor: int = 2) -> torch.Tensor:
+    """Nearest upscale by an integer factor, as a broadcast (3x faster than F.interpolate on
+    CPU here, and exported as Expand + Reshape)."""
+    if factor == 1:
+        return x
+    n, c, h, w = x.shape
+    return x[:, :, :, None, :, None].expand(n, c, h, factor, w, factor).reshape(n, c, h * factor,
+                                                                                w * factor)
 
 
 class Schedule(nn.Module):
@@ -48,15 +61,16 @@ class GrowingGenerator(nn.Module):
     def __init__(self, latent_dim: int, sides: list[int], channels: int, width: int,
                  fade_images: int, stable_images: int):
         super().__init__()
-        self.sides, self.latent_dim, self.width = sides, latent_dim, width
+        ch = level_widths(len(sides), width)
+        self.sides, self.latent_dim, self.width = sides, latent_dim, ch[0]
         self.schedule = Schedule(len(sides), fade_images, stable_images)
         base = sides[0]
-        self.dense = EqualizedLinear(latent_dim, width * base * base, gain=2.0 / 16)
-        self.base_conv = EqualizedConv2d(width, width, 3, 1)
+        self.dense = EqualizedLinear(latent_dim, ch[0] * base * base, gain=2.0 / 16)
+        self.base_conv = EqualizedConv2d(ch[0], ch[0], 3, 1)
         self.blocks = nn.ModuleList(
-            nn.ModuleList([EqualizedConv2d(width, width, 3, 1), EqualizedConv2d(width, width, 3, 1)])
-            for _ in sides[1:])
-        self.to_rgb = nn.ModuleList(EqualizedConv2d(width, channels, 1, gain=1.0) for _ in sides)
+            nn.ModuleList([EqualizedConv2d(ch[k - 1], ch[k], 3, 1), EqualizedConv2d(ch[k], ch[k], 3, 1)])
+            for k in range(1, len(sides)))
+        self.to_rgb = nn.ModuleList(EqualizedConv2d(c, channels, 1, gain=1.0) for c in ch)
 
     def at_level(self, z: torch.Tensor, level: int, alpha: float) -> torch.Tensor:
         """The image at the level's own side, the new block faded in by alpha."""
@@ -66,18 +80,18 @@ class GrowingGenerator(nn.Module):
         previous = h
         for block in self.blocks[:level]:
             previous = h
-            h = _up(h)
+            h = upscale(h)
             for conv in block:
                 h = pixel_norm(_act(conv(h)))
         new = self.to_rgb[level](h)
         if level == 0 or alpha >= 1.0:
             return new
-        return fade(_up(self.to_rgb[level - 1](previous)), new, alpha)
+        return fade(upscale(self.to_rgb[level - 1](previous)), new, alpha)
 
     def full_size(self, z: torch.Tensor, level: int, alpha: float) -> torch.Tensor:
         """The image at the target side (nearest upscale of the reached level), in [-1, 1]."""
         image = self.at_level(z, level, alpha)
-        return torch.clamp(_up(image, self.sides[-1] // self.sides[level]), -1.0, 1.0)
+        return torch.clamp(upscale(image, self.sides[-1] // self.sides[level]), -1.0, 1.0)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         return self.full_size(z, *self.schedule.position())
@@ -86,15 +100,16 @@ class GrowingGenerator(nn.Module):
 class GrowingDiscriminator(nn.Module):
     def __init__(self, sides: list[int], channels: int, width: int, group: int = 4):
         super().__init__()
+        ch = level_widths(len(sides), width)
         self.sides, self.group = sides, group
-        self.from_rgb = nn.ModuleList(EqualizedConv2d(channels, width, 1) for _ in sides)
+        self.from_rgb = nn.ModuleList(EqualizedConv2d(channels, c, 1) for c in ch)
         self.blocks = nn.ModuleList(
-            nn.ModuleList([EqualizedConv2d(width, width, 3, 1), EqualizedConv2d(width, width, 3, 1)])
-            for _ in sides[1:])
-        base = sides[0]
-        self.final_conv = EqualizedConv2d(width + 1, width, 3, 1)
-        self.dense = EqualizedLinear(width * base * base, width)
-        self.out = EqualizedLinear(width, 1, gain=1.0)
+            nn.ModuleList([EqualizedConv2d(ch[k], ch[k], 3, 1), EqualizedConv2d(ch[k], ch[k - 1], 3, 1)])
+            for k in range(1, len(sides)))
+        base, w = sides[0], ch[0]
+        self.final_conv = EqualizedConv2d(w + 1, w, 3, 1)
+        self.dense = EqualizedLinear(w * base * base, w)
+        self.out = EqualizedLinear(w, 1, gain=1.0)
 
     def forward(self, x: torch.Tensor, level: int, alpha: float, group: int | None = None
                 ) -> torch.Tensor:

@@ -15,6 +15,7 @@ from gansrv.nn.ema import ema_update
 from gansrv.nn.optim import frozen, update
 from gansrv.nn.progressive import fade, reset_optimizer
 from gansrv.nn.wasserstein import gradient_penalty
+from gansrv_plugins.progan.models import upscale
 
 
 def real_at(x: torch.Tensor, side: int, alpha: float) -> torch.Tensor:
@@ -24,7 +25,7 @@ def real_at(x: torch.Tensor, side: int, alpha: float) -> torch.Tensor:
         x = F.avg_pool2d(x, factor)
     if alpha >= 1.0:
         return x
-    coarse = F.interpolate(F.avg_pool2d(x, 2), scale_factor=2.0, mode="nearest")
+    coarse = upscale(F.avg_pool2d(x, 2))
     return fade(coarse, x, alpha)
 
 
