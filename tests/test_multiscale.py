@@ -138,3 +138,63 @@ def test_progan_exports_the_reached_position_and_a_batch_independent_judge(tmp_p
     together = judge.run(None, {"image": x})[0]
     alone = np.concatenate([judge.run(None, {"image": x[i:i + 1]})[0] for i in range(7)])
     assert np.allclose(together, alone, atol=1e-5)
+
+
+# -- stackgan ---------------------------------------------------------------------------------
+
+STACKGAN = ("--width", "8", "--embed-dim", "4", "--ca-dim", "4", "--res-blocks", "1")
+
+
+@pytest.mark.parametrize("extra", [("--stage1-images", "48"), ("--schedule", "joint")])
+def test_stackgan_resumes_exactly(tmp_path, extra):
+    # staged, batch 16: stage I for steps 1-3, stage II (stage I frozen) from step 4; the resumed
+    # half starts at step 4, the first of stage II
+    full, part = train_and_resume("stackgan", tmp_path, 6, *SMALL, *STACKGAN, *extra)
+    a, b = metrics_rows(full), metrics_rows(part)
+    if extra[0] == "--stage1-images":
+        assert [r["stage"] for r in a] == [1, 1, 1, 2, 2, 2]
+    else:
+        assert all(r["stage"] == 2 and "loss_d1" in r for r in a)
+    assert [r["step"] for r in b] == list(range(1, 7))
+    for ra, rb in zip(a, b):
+        for key in ("loss_d", "loss_g", "d_real"):
+            assert ra[key] == rb[key], (ra["step"], key)
+
+
+def test_stackgan_stage_one_is_frozen_in_stage_two(tmp_path):
+    from gansrv.train.load import load_run
+
+    out = tmp_path / "run"
+    run("train", "stackgan", "--steps", 2, "--stage1-images", "32", "--out", out, *SMALL, *STACKGAN)
+    before = {k: v.clone() for k, v in load_run(out).modules["G1"].state_dict().items()}
+    run("train", "stackgan", "--resume", out, "--steps", 4, "--no-progress")
+    after = load_run(out).modules["G1"].state_dict()
+    assert all(torch.equal(before[k], after[k]) for k in before)
+
+
+@pytest.mark.parametrize("ca", [True, False])
+def test_stackgan_exports_full_and_stage_one_graphs_with_ca_noise_as_input(tmp_path, ca):
+    from gansrv.runtime.session import session
+
+    out = tmp_path / "run"
+    run("train", "stackgan", "--steps", 3, "--stage1-images", "32", "--out", out,
+        *(() if ca else ("--no-ca",)), *SMALL, *STACKGAN)
+    model = tmp_path / "stack.onnx"
+    result = run("export", out, "-o", model)
+    assert "stage1: " in result.stdout
+    info = read_info(model)
+    layout = {p["name"]: p for p in json.loads(info.extra["z_layout"])}
+    assert list(layout) == ["z", "ca1", "ca2"] and info.latent_dim == 100 + 4 + 4
+    assert info.input_names() == ["z", "label"]
+    sess = session(model, "cpu")
+    rng = np.random.default_rng(0)
+    z = rng.standard_normal((3, info.latent_dim)).astype(np.float32)
+    label = np.array([0, 1, 2], dtype=np.int64)
+    other = z.copy()
+    other[:, layout["ca2"]["offset"]:] = rng.standard_normal((3, 4))  # stage II's CA noise only
+    a, b = (sess.run(None, {"z": v, "label": label})[0] for v in (z, other))
+    assert np.array_equal(a, b) is (not ca)  # CA noise matters exactly when CA samples
+    stage1 = tmp_path / "stack.stage1.onnx"
+    images = Generator.from_file(stage1, provider="cpu").generate(4, seed=0, labels=[0, 1, 2, 3])
+    assert images.shape == (4, 28, 28, 1)
+    generate(stage1, tmp_path / "ds", "--n", "4")
