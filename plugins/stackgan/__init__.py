@@ -37,7 +37,7 @@ class Config:
     res_blocks: int = option(2, "Residual blocks of stage II (paper: 4).", min=0, max=16)
     schedule: str = option("staged", "staged: stage I alone, then stage II with stage I frozen; "
                            "joint: both from the start.", choices=("staged", "joint"))
-    stage1_images: int = option(24000, "Staged: images stage I trains alone (CPU-sized).", min=0,
+    stage1_images: int = option(12000, "Staged: images stage I trains alone (CPU-sized).", min=0,
                                 max=10**9)
     lr: float = fields.lr(2e-4, players="every G and D", note="paper: 2e-4")
     beta1: float = fields.beta1(0.5)
