@@ -12,7 +12,14 @@ import torch
 
 from gansrv.nn.pyramid import ZLayout, ZPart, downsample, gaussian_pyramid, halvings, upsample
 from gansrv.runtime import Generator, read_info
-from tests.conftest import generate, metrics_rows, one_line_error, run, train_and_resume
+from tests.conftest import (
+    EVAL_FAST,
+    generate,
+    metrics_rows,
+    one_line_error,
+    run,
+    train_and_resume,
+)
 
 SMALL = ("--data", "digits", "--limit", "128", "--batch-size", "16", "--no-progress",
          "--log-every", "1", "--checkpoint-every", "3", "--sample-every", "0")
@@ -198,3 +205,16 @@ def test_stackgan_exports_full_and_stage_one_graphs_with_ca_noise_as_input(tmp_p
     images = Generator.from_file(stage1, provider="cpu").generate(4, seed=0, labels=[0, 1, 2, 3])
     assert images.shape == (4, 28, 28, 1)
     generate(stage1, tmp_path / "ds", "--n", "4")
+
+
+def test_eval_scores_the_full_generator_and_the_stage_one_graph(tmp_path, mnist, evaluator_cache):
+    out = tmp_path / "run"
+    run("train", "stackgan", "--steps", 2, "--stage1-images", "16", "--out", out, *SMALL, *STACKGAN)
+    model = tmp_path / "stack.onnx"
+    run("export", out, "-o", model)
+    for path in (model, tmp_path / "stack.stage1.onnx"):
+        figures = tmp_path / f"{path.stem}.json"
+        run("eval", path, "--data", mnist, "--train-limit", "1000", *EVAL_FAST, "--metrics",
+            "fid,class-acc", "--json", figures)
+        got = json.loads(figures.read_text())
+        assert got["fid"] > 0 and 0 <= got["class_accuracy"] <= 1 and got["family"] == "stackgan"
