@@ -64,7 +64,7 @@ def gansrv(args: list[str]) -> str:
 
 def train(run_dir: Path, family: str, extra: list[str], data: Path, seconds: float) -> None:
     if run_dir.exists():
-        gansrv(["train", "--resume", str(run_dir), "--max-seconds", f"{seconds:g}", "--steps",
+        gansrv(["train", family, "--resume", str(run_dir), "--max-seconds", f"{seconds:g}", "--steps",
                 "100000000", "--no-progress"])
         return
     gansrv(["train", family, "--data", str(data), "--limit", str(TRAIN_COUNT), "--image-size",
