@@ -66,7 +66,9 @@ class Generator(ModelUser):
         if info.kind == Kind.IMAGE:
             raise UserError(f"{model.path}: an image -> image model ({info.family}); translate "
                             f"images with it ('gansrv translate', gansrv.runtime.Translator)")
-        if info.graph != "generator" or "z" not in info.input_names():
+        # a family's second noise -> image graph (e.g. stackgan's stage I) says role=generator
+        serves = info.graph == "generator" or info.extra.get("role") == "generator"
+        if not serves or "z" not in info.input_names():
             raise UserError(f"{model.path}: a {info.graph!r} graph with inputs {info.input_names()}; "
                             f"generate needs the generator file of an export")
         if info.kind not in GENERATOR_KINDS:

@@ -1,0 +1,88 @@
+"""StackGAN's update (Zhang et al. 2017, sec. 3.2-3.3; StackGAN-Pytorch's trainer): a matching-aware
+D step, then a G step with the KL term, for stage I and/or stage II as the schedule says.
+
+Matching-aware D: real images with their labels count as real, generated ones and real images with
+WRONG labels as fake: errD = real + (fake + wrong) / 2; stage II's D adds its unconditional logit
+(real vs generated). Stage II is trained on the detached output of stage I; in the ``staged``
+schedule stage I trains alone for ``stage1_images`` and is then frozen (eval mode, no updates),
+in ``joint`` both stages train from the first step. Images seen are kept in ``ctx.state``.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from gansrv.nn.optim import frozen, update
+from gansrv_plugins.stackgan.models import kl_loss
+
+
+def _bce(logits: torch.Tensor, target: float) -> torch.Tensor:
+    return F.binary_cross_entropy_with_logits(logits, torch.full_like(logits, target))
+
+
+def phases(config, images_seen: int) -> tuple[bool, bool]:
+    """(train stage I, train stage II) at this point of the run."""
+    if config.schedule == "joint":
+        return True, True
+    first = images_seen < config.stage1_images
+    return first, not first
+
+
+def _d_loss(D, real, fake, y, wrong) -> tuple[torch.Tensor, float]:
+    (r, ru), (f, fu), (w, _) = D(real, y), D(fake, y), D(real, wrong)
+    loss = _bce(r, 1.0) + 0.5 * (_bce(f, 0.0) + _bce(w, 0.0))
+    if ru is not None:
+        loss = loss + _bce(ru, 1.0) + _bce(fu, 0.0)
+    return loss, torch.sigmoid(r).mean().item()
+
+
+def _g_loss(D, fake, y, mu, logvar, kl_weight: float) -> torch.Tensor:
+    f, fu = D(fake, y)
+    loss = _bce(f, 1.0) + (_bce(fu, 1.0) if fu is not None else 0.0)
+    return loss + kl_weight * kl_loss(mu, logvar) if kl_weight else loss
+
+
+def stacked_step(ctx, batch) -> dict[str, float]:
+    c, m = ctx.config, ctx.modules
+    x, y = batch
+    n, k = x.size(0), ctx.num_classes
+    seen = int(ctx.state.get("images_seen", 0))
+    one_on, two_on = phases(c, seen)
+    kl = c.kl_weight if c.ca else 0.0
+    wrong = (y + ctx.randint(k - 1, n) + 1) % k  # never the true label
+    z, e1, e2 = ctx.randn(n, c.latent_dim), ctx.randn(n, c.ca_dim), ctx.randn(n, c.ca_dim)
+    out: dict[str, float] = {}
+    if one_on:
+        low_real = F.avg_pool2d(x, 2)
+        with torch.no_grad():
+            fake1 = m["G1"](z, e1, y)[0]
+        loss_d1, out["d_real1"] = _d_loss(m["D1"], low_real, fake1, y, wrong)
+        update(ctx.optimizers["D1"], loss_d1)
+        with frozen(m["D1"]):
+            fake1, mu, logvar = m["G1"](z, e1, y)
+            loss_g1 = _g_loss(m["D1"], fake1, y, mu, logvar, kl)
+            update(ctx.optimizers["G1"], loss_g1)
+        out.update(loss_d1=loss_d1.item(), loss_g1=loss_g1.item())
+    if two_on:
+        if not one_on:
+            m["G1"].eval()  # frozen: BatchNorm keeps the statistics stage I ended with
+        with torch.no_grad():
+            low = m["G1"](z, e1, y)[0]
+            fake2 = m["G2"](low, e2, y)[0]
+        loss_d2, out["d_real2"] = _d_loss(m["D2"], x, fake2, y, wrong)
+        update(ctx.optimizers["D2"], loss_d2)
+        with frozen(m["D2"]):
+            fake2, mu, logvar = m["G2"](low, e2, y)
+            loss_g2 = _g_loss(m["D2"], fake2, y, mu, logvar, kl)
+            update(ctx.optimizers["G2"], loss_g2)
+        out.update(loss_d2=loss_d2.item(), loss_g2=loss_g2.item())
+    ctx.state["images_seen"] = seen + n
+    # the same keys every step: loss_d, loss_g, d_real of the stage being trained (stage II once it
+    # trains), stage I's own as loss_d1, loss_g1 when both train (joint)
+    last = "2" if two_on else "1"
+    logged = {"loss_d": out[f"loss_d{last}"], "loss_g": out[f"loss_g{last}"],
+              "d_real": out[f"d_real{last}"], "stage": float(last)}
+    if one_on and two_on:
+        logged.update(loss_d1=out["loss_d1"], loss_g1=out["loss_g1"])
+    return logged
