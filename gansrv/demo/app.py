@@ -159,8 +159,8 @@ def _wire(app: gr.Blocks, ui: SimpleNamespace, models: dict[str, DemoModel], lim
         lo, hi = m.code_range
         return [*shown, gr.update(choices=[actions.ALL_CLASSES, *m.class_names], value=actions.ALL_CLASSES,
                                   label="Categorical code" if m.kind == Kind.CODE else "Class"),
-                gr.update(visible=m.kind == Kind.CONDITIONAL),
-                gr.update(choices=m.domains, value=(m.domains or [None])[0], visible=bool(m.domains)),
+                 gr.update(visible=m.kind == Kind.CONDITIONAL or m.categorical_only),
+                 gr.update(choices=m.domains, value=(m.domains or [None])[0], visible=bool(m.domains)),
                 *[gr.update(visible=i < m.code_dim, minimum=lo, maximum=hi) for i in range(MAX_CODES)],
                 card_markdown(model_card(m))]
 

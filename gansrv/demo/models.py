@@ -5,8 +5,9 @@ name (the file stem) from that list, so no request can make the server open a pa
 
 Kind dispatch: :data:`KINDS` maps a metadata ``kind`` to the control groups the page shows for it
 (``app`` builds every group once and shows the selected model's). ``noise`` and ``conditional`` run
-through gansrv.runtime's Generator; ``code`` and ``image`` have no family yet, so the demo runs their
-graphs itself, on the input contract documented in ``actions`` (a file that breaks it is refused
+through gansrv.runtime's Generator, and so does a ``code`` model whose only code is categorical
+(MAD-GAN: the code picker chooses the generator); other ``code`` and ``image`` models the demo runs
+itself, on the input contract documented in ``actions`` (a file that breaks it is refused
 when the demo starts). A new kind adds one entry here, its group in ``app`` and its action.
 """
 
@@ -94,8 +95,15 @@ class DemoModel:
         return float(lo), float(hi)
 
     @property
+    def categorical_only(self) -> bool:
+        """A code model whose only code is categorical (MAD-GAN's generator index): the runtime's
+        Generator runs it and the page shows the noise controls with the code picker."""
+        return self.kind == Kind.CODE and self.generator is not None
+
+    @property
     def controls(self) -> tuple[str, ...]:
-        return tuple(g for g in KINDS[self.kind].controls if g != "class" or self.class_names)
+        kind = Kind.CONDITIONAL if self.categorical_only else self.kind
+        return tuple(g for g in KINDS[kind].controls if g != "class" or self.class_names)
 
     def run(self, feeds: dict[str, np.ndarray]) -> np.ndarray:
         """One forward pass -> uint8 (N, H, W, C), for graphs the runtime's Generator does not run."""
@@ -145,7 +153,9 @@ def open_model(name: str, path: Path, provider: str = "auto", threads: int = DEF
     ``threads``: onnxruntime intra-op threads (0: its default); see ``limits.DEFAULT_THREADS``.
     """
     loaded = load(path, provider, threads)
-    if loaded.info.kind in (Kind.NOISE, Kind.CONDITIONAL):
+    info = loaded.info
+    categorical_only = info.kind == Kind.CODE and sorted(info.input_names()) == ["label", "z"]
+    if info.kind in (Kind.NOISE, Kind.CONDITIONAL) or categorical_only:
         model = DemoModel(name, path, loaded, Generator(loaded), sha256_file(path))
     else:
         model = DemoModel(name, path, loaded, None, sha256_file(path))
@@ -174,7 +184,8 @@ def _check_contract(model: DemoModel) -> None:
         ok = (names == ["image"] or domains) and len(shape) == 4 and isinstance(shape[1], int) \
             and sized
     if not ok:
-        want = ("z, code (1..8 values) and label if it has classes" if info.kind == Kind.CODE
+        want = ("z, code (1..8 values) and label if it has classes, or z and label (a categorical "
+                "code only)" if info.kind == Kind.CODE
                 else "image (batch, C, H, W), and label (batch,) with named domains if it "
                      "takes a target domain")
         raise UserError(f"{model.path}: a {info.kind!r} graph with inputs "

@@ -81,7 +81,8 @@ def plan_for(gen, req: Request) -> Plan:
                          class_names=gen.info.class_names, conditional=gen.conditional)
     spec = gen.code_spec
     if spec is None and (req.codes is not None or req.sweep is not None):
-        raise UserError(f"--codes and --sweep need a code model (InfoGAN); this one is {gen.info.kind}")
+        raise UserError(f"--codes and --sweep need a code model with continuous codes (InfoGAN); "
+                        f"{gen.info.family} ({gen.info.kind}) has none")
     if spec is not None:
         plan = with_codes(plan, None if req.codes is None else parse_codes(req.codes, spec),
                           None if req.sweep is None else parse_sweep(req.sweep, spec))
@@ -97,7 +98,7 @@ def balance_to(data: tuple[str, ...], gen, req: Request) -> Plan:
 
     if req.n is not None or req.per_class is not None or req.classes is not None:
         raise UserError("--balance-to decides the counts itself: leave out --n, --per-class and --classes")
-    if not gen.conditional or gen.code_spec is not None:
+    if not gen.conditional or gen.code_model:
         raise UserError("--balance-to needs a class-conditional model; this one has no classes to ask for")
     real = load_dataset(list(data))
     if real.labels is None:

@@ -8,23 +8,26 @@ from collections.abc import Callable
 import torch
 
 from gansrv.kits import data_efficient
-from gansrv.nn.losses import d_loss_bce, g_loss_nonsaturating
+from gansrv.nn.losses import d_loss_bce, g_loss
 from gansrv.nn.optim import frozen, update
 
 
 def adversarial_step(ctx, batch, generate: Callable, discriminate: Callable, latent_dim: int,
-                     d_steps: int = 1, g_steps: int = 1, smooth: float = 0.0) -> dict[str, float]:
+                     d_steps: int = 1, g_steps: int = 1, smooth: float = 0.0,
+                     objective: str = "nonsaturating") -> dict[str, float]:
     """One generator iteration of the classic GAN: `d_steps` D updates, then `g_steps` G updates.
 
     ``generate(z, labels)`` and ``discriminate(x, labels)`` hide whether the family is conditional
     (labels are None for unconditional ones). Extra D updates draw fresh real batches. With the
     data-efficient mechanism on (:mod:`gansrv.kits.data_efficient`), every image D sees, real or
-    generated, in D's update and in G's, goes through its augmentation first.
+    generated, in D's update and in G's, goes through its augmentation first. ``objective`` is
+    G's loss (:func:`gansrv.nn.losses.g_loss`): ``nonsaturating`` or the original ``minimax``.
     """
     opt_d, opt_g = ctx.optimizers["D"], ctx.optimizers["G"]
     D = ctx.modules["D"]
     conditional = batch[1] is not None
     aug = data_efficient.augmenter(ctx)
+    loss_of_g = g_loss(objective)
 
     def judge(x, y):
         return discriminate(aug(x), y)
@@ -45,7 +48,7 @@ def adversarial_step(ctx, batch, generate: Callable, discriminate: Callable, lat
         for _ in range(g_steps):
             z = ctx.randn(n, latent_dim)
             yf = ctx.fake_labels(n) if conditional else None
-            loss_g = g_loss_nonsaturating(judge(generate(z, yf), yf))
+            loss_g = loss_of_g(judge(generate(z, yf), yf))
             update(opt_g, loss_g)
     return {
         "loss_d": loss_d.item(),

@@ -1,7 +1,8 @@
 """A Family base for the classic alternating GAN (gan, dcgan, cgan): one Adam per player, the
 adversarial kit's update (:func:`gansrv.kits.adversarial.adversarial_step`) and a generator plus a
 discriminator graph. A family fills in :meth:`build`. Config fields it reads: ``latent_dim``,
-``lr``, ``beta1``, ``d_steps``, ``g_steps``, ``label_smoothing``. Light at import (no torch).
+``lr``, ``beta1``, ``d_steps``, ``g_steps``, ``label_smoothing`` and, if it has one, ``g_objective``
+(non-saturating without it). Light at import (no torch).
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ class AdversarialFamily(Family):
         else:
             generate, judge = (lambda z, y: G(z)), (lambda x, y: D(x))
         return adversarial_step(ctx, batch, generate, judge, c.latent_dim, c.d_steps, c.g_steps,
-                                c.label_smoothing)
+                                c.label_smoothing, getattr(c, "g_objective", "nonsaturating"))
 
     def export_graphs(self, modules: Any, config: Any, data: Any) -> list[ExportSpec]:
         label = ("label",) if self.kind_for(config) is Kind.CONDITIONAL else ()

@@ -61,3 +61,10 @@ def label_smoothing(default: float = 0.0) -> Any:
 
 def clip(default: float = 0.01) -> Any:
     return option(default, "Critic weights are clipped to [-clip, clip].", min=1e-6, max=10.0)
+
+
+def g_objective(default: str = "nonsaturating") -> Any:
+    """G's adversarial loss: ``nonsaturating`` -log D(G(z)) or the original ``minimax``
+    log(1 - D(G(z))) (Goodfellow et al. 2014); a run saved before the field trained non-saturating."""
+    return option(default, "G's loss: non-saturating -log D(G(z)) or the original minimax "
+                  "log(1 - D(G(z))).", choices=("nonsaturating", "minimax"))

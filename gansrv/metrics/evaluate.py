@@ -57,11 +57,11 @@ def parse_metrics(text: str) -> list[str]:
 def check_model(gen: Generator, split: Split, metrics: Sequence[str]) -> tuple[list[str], str | None]:
     """The metrics this model can have, and a note saying why any asked for were dropped."""
     wanted = [m for m in metrics if m in NEEDS_LABELS]
-    if not gen.conditional or gen.code_spec is not None:  # a code model's label is no class
+    if not gen.conditional or gen.code_model:  # a code model's label is no class
         rest = [m for m in metrics if m not in NEEDS_LABELS]
         note = (f"{', '.join(wanted)} skipped: {gen.info.family} is unconditional, so its images come "
                 f"without labels to check") if wanted else None
-        if not rest and gen.code_spec is None:  # a code model still gets its code figures
+        if not rest and not gen.code_model:  # a code model still gets its code figures
             raise UserError(f"{note}; nothing left to compute")
         return rest, note
     if wanted and gen.info.num_classes != split.num_classes:
@@ -96,7 +96,7 @@ def evaluate(gen: Generator, split: Split, opts: Options, log: Log) -> dict[str,
         "held_out_fingerprint": split.test.fingerprint(), "metrics": metrics, "skipped": note,
         "evaluator": evaluator.path.name,
     }
-    if gen.code_spec is not None:  # InfoGAN: the categorical code is scored as a clustering
+    if gen.code_model:  # InfoGAN, MAD-GAN: the categorical code is scored as a clustering
         out.update(run_metrics(evaluator, split, fake, None, metrics, opts, log, codes=asked))
     else:
         out.update(run_metrics(evaluator, split, fake, asked, metrics, opts, log))

@@ -75,9 +75,16 @@ class Generator(ModelUser):
             raise UserError(f"{model.path}: family kind {info.kind!r} is not supported by the runtime's "
                             f"generate yet")
         self.code_spec: CodeSpec | None = CodeSpec.of(info)  # the ``code`` input, if any
-        if info.kind == Kind.CODE and self.code_spec is None:
-            raise UserError(f"{model.path}: a code model without a 'code' input; re-export it")
+        if info.kind == Kind.CODE and self.code_spec is None and "label" not in info.input_names():
+            raise UserError(f"{model.path}: a code model with neither a 'code' nor a 'label' input; "
+                            f"re-export it")
         super().__init__(model)
+
+    @property
+    def code_model(self) -> bool:
+        """Kind ``code``: its ``label`` is a categorical code learnt without labels (InfoGAN's code,
+        MAD-GAN's generator index), not a class; it may have no continuous ``code`` input at all."""
+        return self.info.kind == Kind.CODE
 
     @property
     def conditional(self) -> bool:
@@ -90,8 +97,9 @@ class Generator(ModelUser):
 
         ``labels``: None (balanced: image i gets class i mod K), one class for all, or one label per
         image. Labels are checked here because onnxruntime silently accepts negative indices.
-        Code models (InfoGAN; see :mod:`gansrv.runtime.codes`): ``labels`` are the categorical code;
-        ``codes`` the continuous ones, None (drawn from the prior by (seed, i)), one row for all or
+        Code models (InfoGAN, MAD-GAN; see :mod:`gansrv.runtime.codes`): ``labels`` are the
+        categorical code; ``codes`` the continuous ones (a model with a categorical code only takes
+        none), None (drawn from the prior by (seed, i)), one row for all or
         one row per image; ``sweep`` walks one code (image j: noise of row j // steps).
         """
         return np.concatenate(list(self.iter_batches(n, seed, labels, truncation, batch_size, start,

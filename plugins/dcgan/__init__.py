@@ -1,6 +1,8 @@
 """dcgan: Radford et al. 2015 — transposed-conv G (BatchNorm, ReLU, tanh), strided-conv D
 (LeakyReLU 0.2), no pooling and no fully connected hidden layers, Adam(2e-4, beta1 0.5).
-The update, optimizers and export graphs are the adversarial kit's, as for gan."""
+The update, optimizers and export graphs are the adversarial kit's, as for gan. ``--g-objective
+minimax`` trains G on the original log(1 - D(G(z))), the single-D baseline of GMAN's claim; a run
+saved before the option loads with the non-saturating loss it trained with (the default)."""
 
 from __future__ import annotations
 
@@ -21,6 +23,7 @@ class Config(AugmentOptions):
     d_steps: int = fields.steps(1, "D")
     g_steps: int = fields.steps(1, "G", note="one report found 2 helped")
     label_smoothing: float = fields.label_smoothing(0.0)
+    g_objective: str = fields.g_objective("nonsaturating")  # minimax: the baseline GMAN is judged by
 
 
 class DCGAN(AdversarialFamily):
