@@ -43,6 +43,20 @@ def _g_loss(D, fake, y, mu, logvar, kl_weight: float) -> torch.Tensor:
     return loss + kl_weight * kl_loss(mu, logvar) if kl_weight else loss
 
 
+def _stage(ctx, i: int, generate, real, y, wrong, kl_weight: float, out: dict[str, float]) -> None:
+    """One matching-aware D step and one G step of stage ``i``; ``generate()`` gives (fake, mu, logvar)."""
+    D = ctx.modules[f"D{i}"]
+    with torch.no_grad():
+        fake = generate()[0]
+    loss_d, out[f"d_real{i}"] = _d_loss(D, real, fake, y, wrong)
+    update(ctx.optimizers[f"D{i}"], loss_d)
+    with frozen(D):
+        fake, mu, logvar = generate()
+        loss_g = _g_loss(D, fake, y, mu, logvar, kl_weight)
+        update(ctx.optimizers[f"G{i}"], loss_g)
+    out.update({f"loss_d{i}": loss_d.item(), f"loss_g{i}": loss_g.item()})
+
+
 def stacked_step(ctx, batch) -> dict[str, float]:
     c, m = ctx.config, ctx.modules
     x, y = batch
@@ -54,29 +68,13 @@ def stacked_step(ctx, batch) -> dict[str, float]:
     z, e1, e2 = ctx.randn(n, c.latent_dim), ctx.randn(n, c.ca_dim), ctx.randn(n, c.ca_dim)
     out: dict[str, float] = {}
     if one_on:
-        low_real = F.avg_pool2d(x, 2)
-        with torch.no_grad():
-            fake1 = m["G1"](z, e1, y)[0]
-        loss_d1, out["d_real1"] = _d_loss(m["D1"], low_real, fake1, y, wrong)
-        update(ctx.optimizers["D1"], loss_d1)
-        with frozen(m["D1"]):
-            fake1, mu, logvar = m["G1"](z, e1, y)
-            loss_g1 = _g_loss(m["D1"], fake1, y, mu, logvar, kl)
-            update(ctx.optimizers["G1"], loss_g1)
-        out.update(loss_d1=loss_d1.item(), loss_g1=loss_g1.item())
+        _stage(ctx, 1, lambda: m["G1"](z, e1, y), F.avg_pool2d(x, 2), y, wrong, kl, out)
     if two_on:
         if not one_on:
             m["G1"].eval()  # frozen: BatchNorm keeps the statistics stage I ended with
         with torch.no_grad():
             low = m["G1"](z, e1, y)[0]
-            fake2 = m["G2"](low, e2, y)[0]
-        loss_d2, out["d_real2"] = _d_loss(m["D2"], x, fake2, y, wrong)
-        update(ctx.optimizers["D2"], loss_d2)
-        with frozen(m["D2"]):
-            fake2, mu, logvar = m["G2"](low, e2, y)
-            loss_g2 = _g_loss(m["D2"], fake2, y, mu, logvar, kl)
-            update(ctx.optimizers["G2"], loss_g2)
-        out.update(loss_d2=loss_d2.item(), loss_g2=loss_g2.item())
+        _stage(ctx, 2, lambda: m["G2"](low, e2, y), x, y, wrong, kl, out)
     ctx.state["images_seen"] = seen + n
     # the same keys every step: loss_d, loss_g, d_real of the stage being trained (stage II once it
     # trains), stage I's own as loss_d1, loss_g1 when both train (joint)
