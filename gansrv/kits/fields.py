@@ -37,6 +37,11 @@ def lr(default: float, optimizer: str = "Adam", players: str = "G and D", note: 
     return option(default, _help(f"{optimizer} learning rate for {players}.", note), min=0.0, max=10.0)
 
 
+def ema(default: float, text: str) -> Any:
+    """A weight-average decay (the averaged copy is what a family samples, evaluates or exports)."""
+    return option(default, text, min=0.0, max=0.99999)
+
+
 def beta1(default: float = 0.5) -> Any:
     return option(default, "Adam beta1.", min=0.0, max=0.9999)
 

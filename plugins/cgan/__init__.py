@@ -40,8 +40,8 @@ class Config(AugmentOptions):
     d_steps: int = fields.steps(1, "D", note="mlp notes: 1:1 beat 2:1")
     g_steps: int = fields.steps(1, "G")
     label_smoothing: float = fields.label_smoothing(0.0)
-    ema: float = option(0.0, "Decay of a moving average of G's weights to sample and export "
-                        "instead of G's last weights (e.g. 0.999; 0: off).", min=0.0, max=0.99999)
+    ema: float = fields.ema(0.0, "Decay of a moving average of G's weights to sample and export "
+                            "instead of G's last weights (e.g. 0.999; 0: off).")
 
 
 class CGAN(AdversarialFamily):

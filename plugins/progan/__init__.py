@@ -44,8 +44,7 @@ class Config:
     lr: float = fields.lr(1e-3, players="G and D", note="paper: 1e-3")
     beta1: float = fields.beta1(0.0)
     beta2: float = fields.beta2(0.99)
-    ema: float = option(0.999, "Decay of the EMA generator that is sampled and exported.",
-                        min=0.0, max=0.99999)
+    ema: float = fields.ema(0.999, "Decay of the EMA generator that is sampled and exported.")
 
 
 class ProGAN(Family):

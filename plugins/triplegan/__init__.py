@@ -49,8 +49,7 @@ class Config:
     c_pretrain: int = option(300, "First steps that train C alone (labels are few).",
                              min=0, max=10**8)
     shift: int = option(2, "C's inputs are shifted by up to this many pixels (0: off).", min=0, max=8)
-    ema: float = option(0.999, "Decay of the weight average of C that is evaluated and exported.",
-                        min=0.0, max=0.99999)
+    ema: float = fields.ema(0.999, "Decay of the weight average of C that is evaluated and exported.")
 
 
 class TripleGAN(Family):
