@@ -6,6 +6,7 @@ time is exactly what a user runs, start-up and data loading included in the wall
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import platform
@@ -129,3 +130,23 @@ def write_json(path: str | Path, data: dict[str, Any]) -> None:
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.write_text(json.dumps(data, indent=2) + "\n")
     os.replace(tmp, path)
+
+
+def translation_parser(doc: str, family: str, budget: float, budget_help: str,
+                       train_help: str) -> argparse.ArgumentParser:
+    """The options every MNIST image-to-image benchmark takes, declared once; a script adds its own."""
+    p = argparse.ArgumentParser(description=doc.split("\n\n")[0])
+    p.add_argument("--data", default=str(DEFAULT_DATA), help="MNIST IDX folder (default: %(default)s)")
+    p.add_argument("--budget", type=float, default=budget, help=budget_help)
+    p.add_argument("--train", type=int, default=TRAIN_COUNT, help=train_help)
+    p.add_argument("--json", help="Also write the figures to this JSON file.")
+    p.add_argument("extra", nargs="*", help=f"After --: extra 'gansrv train {family}' arguments.")
+    return p
+
+
+def parse_train_count(p: argparse.ArgumentParser, argv: list[str] | None, low: int) -> argparse.Namespace:
+    """Parse, refusing a --train count the split cannot give (below ``low`` leaves a domain empty)."""
+    a = p.parse_args(argv)
+    if not low <= a.train <= TRAIN_COUNT:
+        raise SystemExit(f"--train must be between {low} and {TRAIN_COUNT}")
+    return a

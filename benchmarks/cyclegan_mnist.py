@@ -18,7 +18,6 @@ reader (benchmarks/mnist_classifier.py) reads as the true class; beside the iden
 
 from __future__ import annotations
 
-import argparse
 import shlex
 import sys
 import tempfile
@@ -26,14 +25,15 @@ from pathlib import Path
 
 import numpy as np
 from common import (
-    DEFAULT_DATA,
     REPO,
     TRAIN_COUNT,
     finish_machine,
     machine_info,
+    parse_train_count,
     print_machine,
     read_metrics,
     run_gansrv,
+    translation_parser,
     write_json,
 )
 from pix2pix_mnist import HELD_OUT, SIZE, reader_accuracy
@@ -67,17 +67,10 @@ def score(reader, pred: np.ndarray, truth: np.ndarray, labels: np.ndarray) -> di
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--data", default=str(DEFAULT_DATA), help="MNIST IDX folder (default: %(default)s)")
+    p = translation_parser(__doc__, "cyclegan", 240.0, "Training seconds (default 240).",
+                           "Training digits (<= 8,000): half become domain A, the other half B.")
     p.add_argument("--variant", default="cyclegan", choices=("cyclegan", "dualgan", "discogan"))
-    p.add_argument("--budget", type=float, default=240.0, help="Training seconds (default 240).")
-    p.add_argument("--train", type=int, default=TRAIN_COUNT,
-                   help="Training digits (<= 8,000): half become domain A, the other half B.")
-    p.add_argument("--json", help="Also write the figures to this JSON file.")
-    p.add_argument("extra", nargs="*", help="After --: extra 'gansrv train cyclegan' arguments.")
-    a = p.parse_args(argv)
-    if not 2 <= a.train <= TRAIN_COUNT:
-        raise SystemExit(f"--train must be between 2 and {TRAIN_COUNT}")
+    a = parse_train_count(p, argv, 2)
     info = machine_info()
     print_machine(info)
     from mnist_classifier import train_or_load_classifier

@@ -17,7 +17,6 @@ reader's accuracy on the real held-out digits.
 
 from __future__ import annotations
 
-import argparse
 import shlex
 import sys
 import tempfile
@@ -26,14 +25,15 @@ from pathlib import Path
 
 import numpy as np
 from common import (
-    DEFAULT_DATA,
     REPO,
     TRAIN_COUNT,
     finish_machine,
     machine_info,
+    parse_train_count,
     print_machine,
     read_metrics,
     run_gansrv,
+    translation_parser,
     write_json,
 )
 
@@ -69,15 +69,9 @@ def reader_accuracy(reader, images_32: np.ndarray, labels: np.ndarray) -> float:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--data", default=str(DEFAULT_DATA), help="MNIST IDX folder (default: %(default)s)")
-    p.add_argument("--budget", type=float, default=300.0, help="Training seconds (default 300).")
-    p.add_argument("--train", type=int, default=TRAIN_COUNT, help="Training pairs (<= 8,000).")
-    p.add_argument("--json", help="Also write the figures to this JSON file.")
-    p.add_argument("extra", nargs="*", help="After --: extra 'gansrv train pix2pix' arguments.")
-    a = p.parse_args(argv)
-    if not 1 <= a.train <= TRAIN_COUNT:
-        raise SystemExit(f"--train must be between 1 and {TRAIN_COUNT}")
+    p = translation_parser(__doc__, "pix2pix", 300.0, "Training seconds (default 300).",
+                           "Training pairs (<= 8,000).")
+    a = parse_train_count(p, argv, 1)
     info = machine_info()
     print_machine(info)
     from mnist_classifier import train_or_load_classifier

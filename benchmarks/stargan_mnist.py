@@ -24,7 +24,6 @@ directions), each trained for ``budget / 6`` seconds on the same quarters.
 
 from __future__ import annotations
 
-import argparse
 import itertools
 import shlex
 import sys
@@ -33,14 +32,15 @@ from pathlib import Path
 
 import numpy as np
 from common import (
-    DEFAULT_DATA,
     REPO,
     TRAIN_COUNT,
     finish_machine,
     machine_info,
+    parse_train_count,
     print_machine,
     read_metrics,
     run_gansrv,
+    translation_parser,
     write_json,
 )
 from cyclegan_mnist import DEFAULT_TRAIN_ARGS as CYCLEGAN_ARGS
@@ -151,17 +151,10 @@ def cyclegan_outputs(work: Path, held: dict, budget: float):
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--data", default=str(DEFAULT_DATA), help="MNIST IDX folder (default: %(default)s)")
-    p.add_argument("--budget", type=float, default=600.0,
-                   help="stargan's training seconds; the six cyclegans get budget/6 each (default 600).")
-    p.add_argument("--train", type=int, default=TRAIN_COUNT,
-                   help="Training digits (<= 8,000): a quarter per domain.")
-    p.add_argument("--json", help="Also write the figures to this JSON file.")
-    p.add_argument("extra", nargs="*", help="After --: extra 'gansrv train stargan' arguments.")
-    a = p.parse_args(argv)
-    if not 8 <= a.train <= TRAIN_COUNT:
-        raise SystemExit(f"--train must be between 8 and {TRAIN_COUNT}")
+    p = translation_parser(__doc__, "stargan", 600.0,
+                           "stargan's training seconds; the six cyclegans get budget/6 each (default 600).",
+                           "Training digits (<= 8,000): a quarter per domain.")
+    a = parse_train_count(p, argv, 8)
     info = machine_info()
     print_machine(info)
     from mnist_classifier import train_or_load_classifier
