@@ -22,6 +22,8 @@ from types import SimpleNamespace
 from typing import Any
 
 from gansrv.demo import actions
+from gansrv.demo.auth import Credentials
+from gansrv.demo.guard import Guard, RateLimit, Throttle
 from gansrv.demo.models import CONTROL_GROUPS, MAX_CODES, DemoModel, Limits, card_markdown, model_card
 from gansrv.errors import UserError
 from gansrv.kinds import Kind
@@ -33,7 +35,9 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # no calls home from
 ANALYTICS_EVENTS = "1000"
 os.environ.setdefault("GRADIO_ANALYTICS_MAX_EVENTS", ANALYTICS_EVENTS)
 os.environ.setdefault("GRADIO_ANALYTICS_CACHE_FREQUENCY", ANALYTICS_EVENTS)
+import anyio  # noqa: E402 - gradio's own dependency
 import gradio as gr  # noqa: E402 - after the environment it reads at import
+from starlette.middleware import Middleware  # noqa: E402 - gradio's own dependency
 
 CSS = """
 #gallery img, #strip img, #translate-input img, #translate-output img { image-rendering: pixelated; }
@@ -181,11 +185,32 @@ def _wire(app: gr.Blocks, ui: SimpleNamespace, models: dict[str, DemoModel], lim
     gr.api(ping, api_name="ping")
 
 
-def launch(app: gr.Blocks, host: str = "127.0.0.1", port: int | None = 7860, **kwargs: Any) -> Any:
-    """Start the server (blocking unless ``prevent_thread_lock=True``); loopback unless told."""
+def launch(app: gr.Blocks, host: str = "127.0.0.1", port: int | None = 7860,
+           credentials: Credentials | None = None, throttle: Throttle | None = None,
+           rate_limit: int = 0, **kwargs: Any) -> Any:
+    """Start the server (blocking unless ``prevent_thread_lock=True``); loopback unless told.
+
+    ``credentials``: the accounts every route then needs (gansrv.demo.guard covers the routes
+    Gradio's own ``auth=`` leaves open); ``rate_limit``: actions per address per minute (0: none).
+    A self-signed ``ssl_certfile`` is fine: Gradio's start-up self-check then skips verification.
+    """
     limits: Limits = app.gansrv_limits
+    guard = Middleware(Guard, login=credentials is not None, throttle=throttle,
+                       rate=RateLimit(rate_limit) if rate_limit else None)
+    if credentials is not None:
+        kwargs["auth"] = _checker(credentials)
+        kwargs.setdefault("auth_message", "gansrv demo: log in with an account of the server's auth file")
+    if kwargs.get("ssl_certfile"):
+        kwargs.setdefault("ssl_verify", False)
     return app.launch(server_name=host, server_port=port, css=CSS, max_file_size=limits.max_upload_bytes,
-                      ssr_mode=False, footer_links=["api"], **kwargs)
+                      ssr_mode=False, footer_links=["api"], app_kwargs={"middleware": [guard]}, **kwargs)
+
+
+def _checker(credentials: Credentials) -> Callable:
+    """Gradio's ``auth=`` callable; scrypt runs in a worker thread, off the event loop."""
+    async def check(username: str, password: str) -> bool:
+        return await anyio.to_thread.run_sync(credentials.check, username, password)
+    return check
 
 
 def _class_choices(models: Any) -> list[str]:
