@@ -53,6 +53,7 @@ def test_generate_returns_the_runtime_images(client, demo_server):  # noqa: F811
     assert got.shape == (6, 28, 28) and got.dtype == np.uint8  # grey PNG, mode L
     expected = demo_server.models["digits"].generator.generate(6, seed=5, labels=3)[..., 0]
     np.testing.assert_array_equal(got, expected)
+    assert [item["caption"] for item in out] == [f"#{i} class 3" for i in range(6)]  # index and class
 
 
 def test_unconditional_model_with_truncation(client, demo_server):  # noqa: F811
@@ -60,6 +61,7 @@ def test_unconditional_model_with_truncation(client, demo_server):  # noqa: F811
     got = np.stack([pixels(item["image"]) for item in out])
     expected = demo_server.models["dcgan-digits"].generator.generate(3, seed=1, truncation=0.5)[..., 0]
     np.testing.assert_array_equal(got, expected)
+    assert [item["caption"] for item in out] == ["#0", "#1", "#2"]  # no class: the index alone
 
 
 @pytest.mark.parametrize("args, message", [
@@ -77,7 +79,7 @@ def test_out_of_range_input_is_an_error(client, args, message):
 
 def test_one_of_each_class_is_captioned_in_label_order(client, demo_server):  # noqa: F811
     out = client.predict("digits", 2, 0, api_name="/one_of_each")
-    assert [item["caption"] for item in out] == [str(i) for i in range(10)]
+    assert [item["caption"] for item in out] == [f"#{i} class {i}" for i in range(10)]
     expected = demo_server.models["digits"].generator.generate(10, seed=2)[..., 0]
     np.testing.assert_array_equal(np.stack([pixels(item["image"]) for item in out]), expected)
     with pytest.raises(AppError, match="unconditional"):

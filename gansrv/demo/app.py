@@ -143,16 +143,16 @@ def _wire(app: gr.Blocks, ui: SimpleNamespace, models: dict[str, DemoModel], lim
         return models[name]
 
     noise_in = [ui.model, ui.seed, ui.count, ui.truncation, ui.class_name]
-    ui.generate_btn.click(_errors(lambda m, *a: actions.generate(pick(m), limits, *a)), noise_in, ui.gallery,
+    ui.generate_btn.click(_errors(lambda m, *a: _batch(pick(m), limits, *a)), noise_in, ui.gallery,
                           api_name="generate")
-    ui.each_btn.click(_errors(lambda m, *a: actions.one_of_each(pick(m), *a)),
+    ui.each_btn.click(_errors(lambda m, *a: _each(pick(m), *a)),
                       [ui.model, ui.seed, ui.truncation], ui.gallery, api_name="one_of_each")
     ui.interp_btn.click(_errors(lambda m, *a: actions.interpolate(pick(m), limits, *a)),
                         [ui.model, ui.seed_a, ui.seed_b, ui.steps, ui.truncation, ui.class_name], ui.strip,
                         api_name="interpolate")
     ui.zip_btn.click(_errors(lambda *a: _write_zip(zips, pick(a[0]), limits, *a[1:])), noise_in,
                      ui.zip_file, api_name="download_zip")
-    ui.codes_btn.click(_errors(lambda m, *a: actions.generate_codes(pick(m), limits, *a)),
+    ui.codes_btn.click(_errors(lambda m, *a: _code_batch(pick(m), limits, *a)),
                        [*noise_in, *ui.codes], ui.gallery, api_name="generate_codes")
     ui.translate_btn.click(_errors(lambda m, f, d=None: actions.translate(pick(m), limits, f, d)),
                            [ui.model, ui.upload, ui.domain], [ui.seen, ui.translated], api_name="translate")
@@ -170,8 +170,22 @@ def _wire(app: gr.Blocks, ui: SimpleNamespace, models: dict[str, DemoModel], lim
 
     select_out = [*(c for cols in ui.groups.values() for c in cols), ui.class_name, ui.each_btn, ui.domain,
                   *ui.codes, ui.card]
-    ui.model.change(_errors(select), ui.model, select_out, api_visibility="private")
-    app.load(_errors(select), ui.model, select_out, api_visibility="private")
+    def first(name: str, seed: float, count: float, truncation: float | None, *codes: float | None) -> Any:
+        """A first batch for the page's current seed and count, all classes: the page never opens
+        (or switches model) on an empty gallery. Codes are kept within the model's range."""
+        m = pick(name)
+        if m.kind == Kind.IMAGE:
+            return []
+        if m.generator is None:
+            lo, hi = m.code_range
+            kept = [min(hi, max(lo, 0.0 if c is None else float(c))) for c in codes]
+            return _code_batch(m, limits, seed, count, truncation, actions.ALL_CLASSES, *kept)
+        return _batch(m, limits, seed, count, truncation, actions.ALL_CLASSES)
+
+    first_in = [ui.model, ui.seed, ui.count, ui.truncation, *ui.codes]
+    for event in (ui.model.change, app.load):
+        event(_errors(select), ui.model, select_out, api_visibility="private").then(
+            _errors(first), first_in, ui.gallery, api_visibility="private")
 
     def card_api(model: str) -> dict:
         """The model card of a served model (metadata, parity error, metrics) as JSON."""
@@ -238,6 +252,28 @@ def _errors(fn: Callable) -> Callable:
         except UserError as exc:
             raise gr.Error(exc.format_message(), print_exception=False) from None
     return wrapped
+
+
+def _batch(model: DemoModel, limits: Limits, seed: float, count: float, truncation: float | None,
+           class_name: str | None) -> list[tuple[Any, str]]:
+    """/generate's images, each captioned with its index and class."""
+    images = actions.generate(model, limits, seed, count, truncation, class_name)
+    return list(zip(images, actions.captions(model, len(images), class_name)))
+
+
+def _each(model: DemoModel, seed: float, truncation: float | None) -> list[tuple[Any, str]]:
+    """/one_of_each's images: image i is class i (balanced labels)."""
+    images = [im for im, _ in actions.one_of_each(model, seed, truncation)]
+    return list(zip(images, actions.captions(model, len(images))))
+
+
+def _code_batch(model: DemoModel, limits: Limits, seed: float, count: float, truncation: float | None,
+                class_name: str | None, *codes: float | None) -> list[tuple[Any, str]]:
+    """/generate_codes's images, captioned with index, categorical code and code values."""
+    images = actions.generate_codes(model, limits, seed, count, truncation, class_name, *codes)
+    values = tuple(0.0 if c is None else float(c) for c in codes[:model.code_dim])
+    values += (0.0,) * (model.code_dim - len(values))
+    return list(zip(images, actions.captions(model, len(images), class_name, values)))
 
 
 def _write_zip(folder: Path, model: DemoModel, limits: Limits, seed: float, count: float,
