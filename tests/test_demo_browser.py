@@ -120,3 +120,30 @@ def test_page_opens_on_a_first_batch_with_captions(browser, demo_server):  # noq
 
 FETCH_B64 = ("async (u) => { const r = await fetch(u); const b = new Uint8Array(await r.arrayBuffer()); "
              "let s = ''; for (const x of b) s += String.fromCharCode(x); return btoa(s); }")
+
+
+def test_login_form_then_the_page(browser, demo_server, tmp_path):  # noqa: F811
+    """With accounts, Chromium first gets Gradio's login form (its page shell and assets are the
+    guard's public paths); a wrong password keeps it there, the right one opens the demo."""
+    from gansrv.demo.app import build_app, launch
+    from gansrv.demo.auth import hash_password, parse
+    from tests.demo_server import free_port
+
+    app = build_app(demo_server.models, demo_server.limits)
+    _, url, _ = launch(app, "127.0.0.1", free_port(), credentials=parse(f"ann:{hash_password('pw-7')}", "t"),
+                       prevent_thread_lock=True, quiet=True)
+    page = browser.new_page(viewport={"width": 1280, "height": 860})
+    page.set_default_timeout(TIMEOUT_MS)
+    try:
+        page.goto(url)
+        for password in ("wrong", "pw-7"):
+            page.get_by_label("username").fill("ann")
+            page.get_by_label("password").fill(password)
+            page.get_by_role("button", name="Login").click()
+            if password == "wrong":
+                page.get_by_text("Incorrect Credentials").wait_for()
+        page.wait_for_function("() => document.querySelectorAll('#gallery .caption-label').length === 16")
+        assert page.input_value("#model input") == "digits"
+    finally:
+        page.close()
+        app.close()
