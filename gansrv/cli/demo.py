@@ -52,8 +52,8 @@ RATE_LIMIT = 300  # actions per address per minute by default: one every 0.2 s, 
               help="Serve HTTPS with this certificate (PEM); needs --ssl-keyfile.")
 @click.option("--ssl-keyfile", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="The certificate's private key (PEM, unencrypted).")
-@click.option("--root-path", default="", help="URL prefix the app sits under behind a reverse proxy "
-                                               "(e.g. /gansrv).")
+@click.option("--root-path", default=None, help="URL prefix the app sits under behind a reverse proxy "
+                                                 "(e.g. /gansrv; default: $GRADIO_ROOT_PATH, else none).")
 @provider_option()
 @click.option("--threads", type=click.IntRange(0, MAX_THREADS), default=DEFAULT_THREADS, show_default=True,
               help="onnxruntime threads per model (0: its default, one per core). 1 leaves the cores to "
@@ -61,7 +61,7 @@ RATE_LIMIT = 300  # actions per address per minute by default: one every 0.2 s, 
 def demo(models: tuple[Path, ...], models_dir: Path | None, host: str, port: int, max_images: int,
          concurrency: int, queue_size: int, max_upload_mb: float, examples: Path | None,
          auth_file: Path | None, no_auth: bool, hash_user: str | None, rate_limit: int | None,
-         ssl_certfile: Path | None, ssl_keyfile: Path | None, root_path: str,
+         ssl_certfile: Path | None, ssl_keyfile: Path | None, root_path: str | None,
          provider: str, threads: int) -> None:
     """Gradio demo of exported models: MODEL.onnx ... or --models-dir DIR.
 
@@ -97,9 +97,10 @@ def demo(models: tuple[Path, ...], models_dir: Path | None, host: str, port: int
 
     scheme = "https" if tls else "http"
     login = f", login: {credentials.source} ({len(credentials.users)} accounts)" if credentials else ""
-    click.echo(f"serving {', '.join(served)} on {scheme}://{host}:{port}{root_path}{login}", err=True)
+    click.echo(f"serving {', '.join(served)} on {scheme}://{host}:{port}{root_path or ''}{login}", err=True)
+    prefix = {} if root_path is None else {"root_path": root_path}
     launch(build_app(served, limits, example_files), host, port, credentials=credentials,
-           rate_limit=rate_limit, root_path=root_path, **tls)
+           rate_limit=rate_limit, **tls, **prefix)
 
 
 def _loopback(host: str) -> bool:
