@@ -75,3 +75,18 @@ def test_without_the_flag_no_log_is_written(tmp_path: Path):
     out = tmp_path / "run"
     train("--steps", "5", "--out", out)
     assert not (out / "tensorboard").exists()
+
+
+def test_missing_tensorboard_is_one_line(tmp_path: Path):
+    """As on a machine without the tensorboard package (sys.modules[name] = None fails its import)."""
+    import subprocess
+    import sys
+
+    code = ("import sys\nsys.modules['tensorboard'] = None\nfrom gansrv.cli import main\n"
+            f"sys.argv = ['gansrv', 'train', 'gan', '--steps', '2', '--limit', '64', '--no-progress', "
+            f"'--tensorboard', '--out', {str(tmp_path / 'run')!r}]\nmain()\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.strip().splitlines()[-1] == ("error: --tensorboard needs the tensorboard package "
+                                                    "(not installed): pip install 'gansrv[tensorboard]'")
+    assert not (tmp_path / "run").exists()  # refused before the run directory is made

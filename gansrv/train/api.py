@@ -43,6 +43,10 @@ def train(family: Family, config: Any, opts: TrainOptions, named: dict | None = 
     from gansrv.train.engine import Trainer, pick_device
 
     check_options(opts)
+    if opts.tensorboard:  # before any run dir is made: a missing package is one line, nothing on disk
+        from gansrv.train.tensorboard import require_tensorboard
+
+        require_tensorboard()
     if opts.resume:
         return _resume(family, opts, named, log)
     check_config(config)

@@ -26,28 +26,35 @@ FLUSH_SECONDS = 10  # a killed run loses at most this much of its TensorBoard lo
 
 
 class TensorBoardLog:
-    """One run's event writer (torch's SummaryWriter, which needs the tensorboard package)."""
+    """One run's event writer (torch's SummaryWriter, which needs the tensorboard package).
+
+    The event file is opened on the first row or grid, not here: a process that never writes the
+    run's metrics (a training rank other than the writer) leaves no file of its own."""
 
     def __init__(self, run_dir: Path, step: int, hparams: dict[str, Any]) -> None:
-        try:
-            from torch.utils.tensorboard import SummaryWriter
-        except ImportError:
-            raise UserError("--tensorboard needs the tensorboard package (not installed): "
-                            "pip install 'gansrv[tensorboard]'") from None
-        folder = run_dir / FOLDER
-        resumed = folder.is_dir() and any(folder.iterdir())
-        self.writer = SummaryWriter(str(folder), flush_secs=FLUSH_SECONDS,
-                                    purge_step=step + 1 if resumed else None)
+        require_tensorboard()
+        self.folder, self.step, self.hparams = run_dir / FOLDER, step, hparams
+        self._open: Any = None
         self._grid_step: int | None = None
-        if not resumed:
-            self._hparams(hparams)
 
-    def _hparams(self, values: dict[str, Any]) -> None:
+    @property
+    def writer(self) -> Any:
+        if self._open is None:
+            from torch.utils.tensorboard import SummaryWriter
+
+            resumed = self.folder.is_dir() and any(self.folder.iterdir())
+            self._open = SummaryWriter(str(self.folder), flush_secs=FLUSH_SECONDS,
+                                       purge_step=self.step + 1 if resumed else None)
+            if not resumed:
+                self._write_hparams(self.hparams)
+        return self._open
+
+    def _write_hparams(self, values: dict[str, Any]) -> None:
         from torch.utils.tensorboard.summary import hparams
 
         flat = {k: _hparam_value(v) for k, v in values.items()}
         for summary in hparams(flat, {}):
-            self.writer.file_writer.add_summary(summary)
+            self._open.file_writer.add_summary(summary)
 
     def row(self, row: dict[str, Any]) -> None:
         """A metrics.jsonl row: each quantity but ``step`` as a scalar at ``step``."""
@@ -66,7 +73,17 @@ class TensorBoardLog:
         self.writer.add_image(IMAGE_TAG, pixels, step, dataformats="HWC")
 
     def close(self) -> None:
-        self.writer.close()
+        if self._open is not None:
+            self._open.close()
+
+
+def require_tensorboard() -> None:
+    """One UserError line when torch's SummaryWriter cannot load (no tensorboard package)."""
+    try:
+        from torch.utils.tensorboard import SummaryWriter  # noqa: F401
+    except ImportError:
+        raise UserError("--tensorboard needs the tensorboard package (not installed): "
+                        "pip install 'gansrv[tensorboard]'") from None
 
 
 def _hparam_value(value: Any) -> bool | int | float | str:
