@@ -154,8 +154,11 @@ def _wire(app: gr.Blocks, ui: SimpleNamespace, models: dict[str, DemoModel], lim
                      ui.zip_file, api_name="download_zip")
     ui.codes_btn.click(_errors(lambda m, *a: _code_batch(pick(m), limits, *a)),
                        [*noise_in, *ui.codes], ui.gallery, api_name="generate_codes")
-    ui.translate_btn.click(_errors(lambda m, f, d=None: actions.translate(pick(m), limits, f, d)),
-                           [ui.model, ui.upload, ui.domain], [ui.seen, ui.translated], api_name="translate")
+    translated = ui.translate_btn.click(
+        _errors(lambda m, f, d=None: actions.translate(pick(m), limits, f, d)),
+        [ui.model, ui.upload, ui.domain], [ui.seen, ui.translated], api_name="translate")
+    translated.success(lambda m, d: gr.update(label=f"Output: to {d}" if pick(m).domains else "Output"),
+                       [ui.model, ui.domain], ui.translated, api_visibility="private")  # its domain
 
     def select(name: str) -> list:
         m = pick(name)
