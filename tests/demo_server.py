@@ -64,15 +64,19 @@ def demo_server(exports, tmp_path_factory: pytest.TempPathFactory) -> Iterator[D
         app.close()
 
 
-def wait_for_client(url: str, proc: subprocess.Popen, timeout: float = 90):
-    """A gradio_client for the demo process ``proc`` serves at ``url``, once it answers."""
+def wait_for_client(url: str, proc: subprocess.Popen, timeout: float = 90, **client_kwargs: Any):
+    """A gradio_client for the demo process ``proc`` serves at ``url``, once it answers.
+
+    ``client_kwargs`` go to the Client (``auth=``, ``ssl_verify=``); with a login the wait polls the
+    page shell, the one route that answers before it."""
     deadline = time.monotonic() + timeout
+    probe = url if "auth" in client_kwargs else url + "gradio_api/info"
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             pytest.fail(f"demo exited with {proc.returncode}: {proc.stderr.read()}")
         try:
-            httpx.get(url + "gradio_api/info", timeout=2).raise_for_status()
-            return gradio_client.Client(url, verbose=False)
+            httpx.get(probe, timeout=2, verify=client_kwargs.get("ssl_verify", True)).raise_for_status()
+            return gradio_client.Client(url, verbose=False, **client_kwargs)
         except httpx.HTTPError:
             time.sleep(0.3)
     pytest.fail("demo did not answer within 90 s")

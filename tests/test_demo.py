@@ -53,6 +53,7 @@ def test_generate_returns_the_runtime_images(client, demo_server):  # noqa: F811
     assert got.shape == (6, 28, 28) and got.dtype == np.uint8  # grey PNG, mode L
     expected = demo_server.models["digits"].generator.generate(6, seed=5, labels=3)[..., 0]
     np.testing.assert_array_equal(got, expected)
+    assert [item["caption"] for item in out] == [f"#{i} class 3" for i in range(6)]  # index and class
 
 
 def test_unconditional_model_with_truncation(client, demo_server):  # noqa: F811
@@ -60,6 +61,7 @@ def test_unconditional_model_with_truncation(client, demo_server):  # noqa: F811
     got = np.stack([pixels(item["image"]) for item in out])
     expected = demo_server.models["dcgan-digits"].generator.generate(3, seed=1, truncation=0.5)[..., 0]
     np.testing.assert_array_equal(got, expected)
+    assert [item["caption"] for item in out] == ["#0", "#1", "#2"]  # no class: the index alone
 
 
 @pytest.mark.parametrize("args, message", [
@@ -77,7 +79,7 @@ def test_out_of_range_input_is_an_error(client, args, message):
 
 def test_one_of_each_class_is_captioned_in_label_order(client, demo_server):  # noqa: F811
     out = client.predict("digits", 2, 0, api_name="/one_of_each")
-    assert [item["caption"] for item in out] == [str(i) for i in range(10)]
+    assert [item["caption"] for item in out] == [f"#{i} class {i}" for i in range(10)]
     expected = demo_server.models["digits"].generator.generate(10, seed=2)[..., 0]
     np.testing.assert_array_equal(np.stack([pixels(item["image"]) for item in out]), expected)
     with pytest.raises(AppError, match="unconditional"):
@@ -303,3 +305,29 @@ def test_benchmark_rest_client_gets_the_runtime_images(demo_server):  # noqa: F8
     np.testing.assert_array_equal(np.stack(asyncio.run(one())), expected)
     with pytest.raises(rest.CallFailed, match="greater than maximum value 32"):
         rest.measure(demo_server.url, 1, 1, "generate", lambda i: ["digits", i, 1000, 0, actions.ALL_CLASSES])
+
+
+
+def test_private_first_batch_event_checks_its_inputs(demo_server):  # noqa: F811
+    """The page's own first-batch event (no API name) is reachable by anyone who can post to the
+    queue: it takes only served model names and in-range values, like the named routes."""
+    fn_index = next(i for i, fn in demo_server.app.fns.items() if getattr(fn.fn, "__name__", "") == "first")
+
+    def call(*data) -> dict:
+        """The queue's process_completed message for one call of the event."""
+        session = f"first-{abs(hash(data))}"
+        with httpx.Client(base_url=demo_server.url, timeout=60) as http:
+            http.post("gradio_api/queue/join", json={"data": list(data), "fn_index": fn_index,
+                                                      "session_hash": session}).raise_for_status()
+            body = http.get("gradio_api/queue/data", params={"session_hash": session}).text
+        messages = [json.loads(line[5:]) for line in body.splitlines() if line.startswith("data:")]
+        return next(m for m in messages if m.get("msg") == "process_completed")
+
+    codes = [0] * 8
+    done = call("digits", 0, 4, 0, *codes)
+    assert done["success"] and len(done["output"]["data"][0]) == 4
+    for data, why in ((("../digits.onnx", 0, 4, 0, *codes), "not in the list of choices"),
+                      (("digits", 0, 1000, 0, *codes), "greater than maximum value"),
+                      (("digits", -5, 4, 0, *codes), "less than minimum value")):
+        done = call(*data)
+        assert not done["success"] and why in json.dumps(done["output"]), (data, done)

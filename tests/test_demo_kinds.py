@@ -110,6 +110,7 @@ def test_codes_and_categorical_code_drive_the_graph(served):
     expected = to_uint8(h.reshape(4, 1, SIDE, SIDE), (-1.0, 1.0))[..., 0]
     assert got.shape == (4, SIDE, SIDE)
     assert np.abs(got.astype(int) - expected).max() <= 1  # float summation order may differ
+    assert [item["caption"] for item in out] == [f"#{i} code b codes 0.5, -0.25" for i in range(4)]
 
 
 def test_code_model_bounds_and_kind_errors(served):

@@ -105,6 +105,7 @@ def test_domain_picker_in_the_browser(served):
                                    " return im && im.complete && im.naturalWidth === 20; }")
             shown = [_fetch(page, f"#translate-{w} img") for w in ("input", "output")]
             np.testing.assert_array_equal(shown[1], runtime_translation(model, shown[0], "inverted"))
+            assert "Output: to inverted" in page.inner_text("#translate-output")  # the domain, shown
             page.click("#model input")  # the one-way model: no domain picker
             page.get_by_role("option", name="invert", exact=True).click()
             page.wait_for_selector("#domain", state="hidden")

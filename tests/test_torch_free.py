@@ -24,6 +24,7 @@ HERE = ("classify", "datasets", "families", "generate", "info", "translate")
 ELSEWHERE = {
     "eval": "tests/test_eval.py::test_eval_is_deterministic_and_needs_no_torch_with_a_cached_evaluator",
     "demo": "tests/test_demo.py::test_checkout_entry_serves_on_loopback",
+    "runs": "tests/test_runs.py::test_runs_needs_no_torch",  # it reads run dirs: gansrv.train.runlist
 }
 HEAVY = ("torch", "gansrv.train", "gansrv.export")
 

@@ -23,6 +23,7 @@ BUILTIN_COMMANDS = {
     "eval": "gansrv.cli.eval:eval_command",
     "translate": "gansrv.cli.translate:translate",
     "classify": "gansrv.cli.classify:classify",
+    "runs": "gansrv.cli.runs:runs",
 }
 
 

@@ -11,7 +11,10 @@ Layout, split so that only ``app`` ever imports gradio (seconds of import time):
 - ``models``: which models the demo serves (the configured list; the browser names one, never a
   path), the per-kind UI table, the model card;
 - ``actions``: what each button does, as plain functions of numpy arrays (bounded inputs);
-- ``app``: the Gradio Blocks page and its stable API names.
+- ``app``: the Gradio Blocks page and its stable API names;
+- ``auth``: accounts (scrypt-hashed ``user:hash`` lines) and their constant-time check;
+- ``guard``: the ASGI middleware that puts every route behind the login, throttles failed logins
+  and bounds requests per address.
 
 The click command is :mod:`gansrv.cli.demo`.
 

@@ -230,6 +230,17 @@ def zip_bytes(model: DemoModel, images: list[np.ndarray], request: dict) -> byte
     return buf.getvalue()
 
 
+def captions(model: DemoModel, n: int, class_name: str | None = None,
+             codes: tuple[float, ...] = ()) -> list[str]:
+    """What each image of a request was asked for, for the gallery: ``#i`` (its index: image i of
+    the seed), then its class (or categorical code) by name and any continuous code values."""
+    labels = _labels_of(model, n, class_name)
+    word = "code" if model.kind == Kind.CODE else "class"
+    values = f" codes {', '.join(f'{c:g}' for c in codes)}" if codes else ""
+    return [f"#{i}" + ("" if label is None else f" {word} {model.class_names[label]}") + values
+            for i, label in enumerate(labels)]
+
+
 def _generator(model: DemoModel):
     if model.generator is None:
         raise UserError(f"model {model.name!r} is {KINDS[model.kind].label}: use "

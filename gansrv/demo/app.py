@@ -22,6 +22,8 @@ from types import SimpleNamespace
 from typing import Any
 
 from gansrv.demo import actions
+from gansrv.demo.auth import Credentials
+from gansrv.demo.guard import Guard, RateLimit, Throttle
 from gansrv.demo.models import CONTROL_GROUPS, MAX_CODES, DemoModel, Limits, card_markdown, model_card
 from gansrv.errors import UserError
 from gansrv.kinds import Kind
@@ -33,7 +35,9 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # no calls home from
 ANALYTICS_EVENTS = "1000"
 os.environ.setdefault("GRADIO_ANALYTICS_MAX_EVENTS", ANALYTICS_EVENTS)
 os.environ.setdefault("GRADIO_ANALYTICS_CACHE_FREQUENCY", ANALYTICS_EVENTS)
+import anyio  # noqa: E402 - gradio's own dependency
 import gradio as gr  # noqa: E402 - after the environment it reads at import
+from starlette.middleware import Middleware  # noqa: E402 - gradio's own dependency
 
 CSS = """
 #gallery img, #strip img, #translate-input img, #translate-output img { image-rendering: pixelated; }
@@ -139,19 +143,22 @@ def _wire(app: gr.Blocks, ui: SimpleNamespace, models: dict[str, DemoModel], lim
         return models[name]
 
     noise_in = [ui.model, ui.seed, ui.count, ui.truncation, ui.class_name]
-    ui.generate_btn.click(_errors(lambda m, *a: actions.generate(pick(m), limits, *a)), noise_in, ui.gallery,
+    ui.generate_btn.click(_errors(lambda m, *a: _batch(pick(m), limits, *a)), noise_in, ui.gallery,
                           api_name="generate")
-    ui.each_btn.click(_errors(lambda m, *a: actions.one_of_each(pick(m), *a)),
+    ui.each_btn.click(_errors(lambda m, *a: _each(pick(m), *a)),
                       [ui.model, ui.seed, ui.truncation], ui.gallery, api_name="one_of_each")
     ui.interp_btn.click(_errors(lambda m, *a: actions.interpolate(pick(m), limits, *a)),
                         [ui.model, ui.seed_a, ui.seed_b, ui.steps, ui.truncation, ui.class_name], ui.strip,
                         api_name="interpolate")
     ui.zip_btn.click(_errors(lambda *a: _write_zip(zips, pick(a[0]), limits, *a[1:])), noise_in,
                      ui.zip_file, api_name="download_zip")
-    ui.codes_btn.click(_errors(lambda m, *a: actions.generate_codes(pick(m), limits, *a)),
+    ui.codes_btn.click(_errors(lambda m, *a: _code_batch(pick(m), limits, *a)),
                        [*noise_in, *ui.codes], ui.gallery, api_name="generate_codes")
-    ui.translate_btn.click(_errors(lambda m, f, d=None: actions.translate(pick(m), limits, f, d)),
-                           [ui.model, ui.upload, ui.domain], [ui.seen, ui.translated], api_name="translate")
+    translated = ui.translate_btn.click(
+        _errors(lambda m, f, d=None: actions.translate(pick(m), limits, f, d)),
+        [ui.model, ui.upload, ui.domain], [ui.seen, ui.translated], api_name="translate")
+    translated.success(lambda m, d: gr.update(label=f"Output: to {d}" if pick(m).domains else "Output"),
+                       [ui.model, ui.domain], ui.translated, api_visibility="private")  # its domain
 
     def select(name: str) -> list:
         m = pick(name)
@@ -166,8 +173,22 @@ def _wire(app: gr.Blocks, ui: SimpleNamespace, models: dict[str, DemoModel], lim
 
     select_out = [*(c for cols in ui.groups.values() for c in cols), ui.class_name, ui.each_btn, ui.domain,
                   *ui.codes, ui.card]
-    ui.model.change(_errors(select), ui.model, select_out, api_visibility="private")
-    app.load(_errors(select), ui.model, select_out, api_visibility="private")
+    def first(name: str, seed: float, count: float, truncation: float | None, *codes: float | None) -> Any:
+        """A first batch for the page's current seed and count, all classes: the page never opens
+        (or switches model) on an empty gallery. Codes are kept within the model's range."""
+        m = pick(name)
+        if m.kind == Kind.IMAGE:
+            return []
+        if m.generator is None:
+            lo, hi = m.code_range
+            kept = [min(hi, max(lo, 0.0 if c is None else float(c))) for c in codes]
+            return _code_batch(m, limits, seed, count, truncation, actions.ALL_CLASSES, *kept)
+        return _batch(m, limits, seed, count, truncation, actions.ALL_CLASSES)
+
+    first_in = [ui.model, ui.seed, ui.count, ui.truncation, *ui.codes]
+    for event in (ui.model.change, app.load):
+        event(_errors(select), ui.model, select_out, api_visibility="private").then(
+            _errors(first), first_in, ui.gallery, api_visibility="private")
 
     def card_api(model: str) -> dict:
         """The model card of a served model (metadata, parity error, metrics) as JSON."""
@@ -181,11 +202,32 @@ def _wire(app: gr.Blocks, ui: SimpleNamespace, models: dict[str, DemoModel], lim
     gr.api(ping, api_name="ping")
 
 
-def launch(app: gr.Blocks, host: str = "127.0.0.1", port: int | None = 7860, **kwargs: Any) -> Any:
-    """Start the server (blocking unless ``prevent_thread_lock=True``); loopback unless told."""
+def launch(app: gr.Blocks, host: str = "127.0.0.1", port: int | None = 7860,
+           credentials: Credentials | None = None, throttle: Throttle | None = None,
+           rate_limit: int = 0, **kwargs: Any) -> Any:
+    """Start the server (blocking unless ``prevent_thread_lock=True``); loopback unless told.
+
+    ``credentials``: the accounts every route then needs (gansrv.demo.guard covers the routes
+    Gradio's own ``auth=`` leaves open); ``rate_limit``: actions per address per minute (0: none).
+    A self-signed ``ssl_certfile`` is fine: Gradio's start-up self-check then skips verification.
+    """
     limits: Limits = app.gansrv_limits
+    guard = Middleware(Guard, login=credentials is not None, throttle=throttle,
+                       rate=RateLimit(rate_limit) if rate_limit else None)
+    if credentials is not None:
+        kwargs["auth"] = _checker(credentials)
+        kwargs.setdefault("auth_message", "gansrv demo: log in with an account of the server's auth file")
+    if kwargs.get("ssl_certfile"):
+        kwargs.setdefault("ssl_verify", False)
     return app.launch(server_name=host, server_port=port, css=CSS, max_file_size=limits.max_upload_bytes,
-                      ssr_mode=False, footer_links=["api"], **kwargs)
+                      ssr_mode=False, footer_links=["api"], app_kwargs={"middleware": [guard]}, **kwargs)
+
+
+def _checker(credentials: Credentials) -> Callable:
+    """Gradio's ``auth=`` callable; scrypt runs in a worker thread, off the event loop."""
+    async def check(username: str, password: str) -> bool:
+        return await anyio.to_thread.run_sync(credentials.check, username, password)
+    return check
 
 
 def _class_choices(models: Any) -> list[str]:
@@ -213,6 +255,28 @@ def _errors(fn: Callable) -> Callable:
         except UserError as exc:
             raise gr.Error(exc.format_message(), print_exception=False) from None
     return wrapped
+
+
+def _batch(model: DemoModel, limits: Limits, seed: float, count: float, truncation: float | None,
+           class_name: str | None) -> list[tuple[Any, str]]:
+    """/generate's images, each captioned with its index and class."""
+    images = actions.generate(model, limits, seed, count, truncation, class_name)
+    return list(zip(images, actions.captions(model, len(images), class_name)))
+
+
+def _each(model: DemoModel, seed: float, truncation: float | None) -> list[tuple[Any, str]]:
+    """/one_of_each's images: image i is class i (balanced labels)."""
+    images = [im for im, _ in actions.one_of_each(model, seed, truncation)]
+    return list(zip(images, actions.captions(model, len(images))))
+
+
+def _code_batch(model: DemoModel, limits: Limits, seed: float, count: float, truncation: float | None,
+                class_name: str | None, *codes: float | None) -> list[tuple[Any, str]]:
+    """/generate_codes's images, captioned with index, categorical code and code values."""
+    images = actions.generate_codes(model, limits, seed, count, truncation, class_name, *codes)
+    values = tuple(0.0 if c is None else float(c) for c in codes[:model.code_dim])
+    values += (0.0,) * (model.code_dim - len(values))
+    return list(zip(images, actions.captions(model, len(images), class_name, values)))
 
 
 def _write_zip(folder: Path, model: DemoModel, limits: Limits, seed: float, count: float,

@@ -43,6 +43,10 @@ def train(family: Family, config: Any, opts: TrainOptions, named: dict | None = 
     from gansrv.train.engine import Trainer, pick_device
 
     check_options(opts)
+    if opts.tensorboard:  # before any run dir is made: a missing package is one line, nothing on disk
+        from gansrv.train.tensorboard import require_tensorboard
+
+        require_tensorboard()
     if opts.resume:
         return _resume(family, opts, named, log)
     check_config(config)
@@ -112,7 +116,8 @@ def _resume(family: Family, opts: TrainOptions, named: dict | None, log) -> dict
                         progress=opts.progress, max_seconds=opts.max_seconds,
                         deterministic=t.get("deterministic", True),
                         labels_per_class=t.get("labels_per_class"), labelled=t.get("labelled"),
-                        label_seed=t.get("label_seed"))
+                        label_seed=t.get("label_seed"),
+                        tensorboard=opts.tensorboard or t.get("tensorboard", False))
     data = semi.apply(family, _load_data(family, config, kept, named), kept)
     fingerprint = data.fingerprint()
     if fingerprint != saved["data"]["fingerprint"]:

@@ -108,6 +108,7 @@ class Trainer:
         self.sample_targets: torch.Tensor | None = None
         self.domain_inputs: torch.Tensor | None = None  # labelled image -> image: real inputs
         self.sample_z, self.sample_labels = self._fixed_samples(data)
+        self.tb = None  # the TensorBoard log (--tensorboard), opened by run() after any restore
 
     def _labelled_stream(self, data: Dataset) -> BatchStream:
         """The semi-supervised family's labelled pairs: the run's subset, or every image."""
@@ -225,6 +226,8 @@ class Trainer:
                                    row_labels, title)
         path = self.out / "samples" / f"step-{self.ctx.step:06d}.png"
         pictures.save_png(path, grid)
+        if self.tb is not None:
+            self.tb.grid(self.ctx.step, grid)
         return path
 
     def write_curves(self) -> None:
@@ -251,6 +254,8 @@ class Trainer:
         row = {"step": self.ctx.step, "epoch": round(self.ctx.stream.epoch, 4),
                "time": round(self.elapsed, 3), "it_s": round(rate, 2), **means}
         atomic.append_line(self.out / "metrics.jsonl", json.dumps(row))
+        if self.tb is not None:
+            self.tb.row(row)
         self.acc, self.acc_n = {}, 0
         return means
 
@@ -262,6 +267,10 @@ class Trainer:
         bar = _progress(self.total_steps, self.ctx.step, self.opts.progress, self.family.name)
         reason = "done"
         budget = self.total_seconds
+        if self.opts.tensorboard:
+            from gansrv.train.tensorboard import TensorBoardLog
+
+            self.tb = TensorBoardLog(self.out, self.ctx.step, {**asdict(self.config), **asdict(self.opts)})
         with _graceful_interrupt() as interrupt:
             while self.total_steps is None or self.ctx.step < self.total_steps:
                 t0 = time.perf_counter()
@@ -294,6 +303,8 @@ class Trainer:
         last = self.save()
         grid = self.write_grid()
         self.write_curves()
+        if self.tb is not None:
+            self.tb.close()
         return {"reason": reason, "step": self.ctx.step, "checkpoint": str(last),
                 "grid": str(grid), "elapsed": self.elapsed}
 

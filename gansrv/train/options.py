@@ -75,6 +75,9 @@ class TrainOptions:
     keep_checkpoints: int = engine_option(
         2, "How many recent checkpoints to keep.", min=1, click_checks=True)
     progress: bool = engine_option(True, "Show the progress bar.")
+    tensorboard: bool = engine_option(
+        False, "Also write a TensorBoard log to RUN/tensorboard/: every metrics.jsonl quantity, the "
+               "sample grids, the hyperparameters (needs gansrv[tensorboard]).")
     deterministic: bool = engine_option(
         True, "On CUDA, deterministic kernels: a seed repeats a run bit for bit and resume is "
               "exact. --no-deterministic lets cuDNN/cuBLAS use faster atomics. CPU runs are "
