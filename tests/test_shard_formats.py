@@ -126,6 +126,9 @@ def test_the_union_of_shard_runs_is_the_single_run_file_for_file(tiny, tmp_path:
     generate(tiny["conditional"], tmp_path / "whole", *common, "--batch-size", "5")
     whole = everything(tmp_path / "whole")
     assert len(whole) == 8 + 1  # 50 images in files of 7, and the manifest
+    result = generate(tiny["conditional"], tmp_path / "procs", *common, "--workers", "3")
+    assert "50 images in 8 shard file(s) written" in result.output  # three model processes
+    assert everything(tmp_path / "procs") == whole
     for n in (2, 3):
         for k in range(1, n + 1):  # every machine its own folder, other batch sizes
             generate(tiny["conditional"], tmp_path / f"{n}" / f"{k}", *common, "--shard", f"{k}/{n}",

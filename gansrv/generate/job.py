@@ -58,7 +58,9 @@ def check_request(req: Request) -> int:
         raise UserError(f"--seed must be between 0 and 2**63-1, got {req.seed}")
     if req.truncation is not None and not MIN_TRUNCATION <= req.truncation <= 1e6:
         raise UserError(f"--truncation must be >= {MIN_TRUNCATION}, got {req.truncation}")
-    workers = default_workers() if req.workers is None else req.workers
+    # shard formats: one in-process session unless told (docs/benchmarks.md, "Shard formats")
+    default = 1 if req.fmt in SHARD_FORMATS else default_workers()
+    workers = default if req.workers is None else req.workers
     if not 1 <= workers <= MAX_WORKERS:
         raise UserError(f"--workers must be between 1 and {MAX_WORKERS}, got {workers}")
     if req.n is not None and req.n < 1:
@@ -183,11 +185,18 @@ def generate_dataset(model: Path, out: Path, req: Request, provider: str = "auto
                                  req.batch_size, req.progress, req.compression, req.fmt,
                                  req.shard_size)
         return Outcome(tally.images, tally.kept_images, out, tally)
+    if req.fmt in SHARD_FORMATS and workers > 1:
+        from gansrv.generate.model_pool import write_shards_processes
+
+        tally = write_shards_processes(model, provider, plan, req.shard, out, req.seed, req.truncation,
+                                       req.batch_size, req.progress, req.compression, req.fmt,
+                                       req.shard_size, workers)
+        return Outcome(tally.images, tally.kept_images, out, tally)
     if req.fmt in SHARD_FORMATS:
         from gansrv.generate.shards import write_shards
 
         tally = write_shards(gen, plan, req.shard, out, req.seed, req.truncation, req.batch_size,
-                             model.name, req.progress, workers, req.compression, req.fmt,
+                             model.name, req.progress, 1, req.compression, req.fmt,
                              req.shard_size)
         return Outcome(tally.images, tally.kept_images, out, tally)
     if req.fmt == "npz":

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from gansrv.errors import UserError
 from gansrv.generate.plan import Plan, Shard
-from gansrv.generate.shards import Layout, Tally, remove_temps
+from gansrv.generate.shards import Layout, Tally, images_in, missing_files, remove_temps
 
 ENGINES = ("local", "ray")
 TASK_CPUS = 1  # one-thread sessions beat one many-thread session on small models (docs/benchmarks.md)
@@ -80,18 +80,13 @@ def write_shards_ray(model: Path, provider: str, plan: Plan, shard: Shard, out: 
 
     start = time.perf_counter()
     layout = Layout(len(plan.entries), size, fmt)
-    remove_temps(out)
-    mine = layout.mine(shard)
-    todo = [j for j in mine if not (out / layout.name(j)).is_file()]
-    counts = {j: layout.span(j)[1] - layout.span(j)[0] for j in mine}
-    tally = Tally(kept_files=len(mine) - len(todo),
-                  kept_images=sum(counts.values()) - sum(counts[j] for j in todo))
+    todo, tally = missing_files(layout, shard, out)
     remote = ray.remote(num_cpus=TASK_CPUS, num_gpus=1 if provider == "cuda" else 0,
                         max_retries=MAX_RETRIES)(_task)
     plan_ref = ray.put(plan)
     pending = [remote.remote(str(model.resolve()), provider, plan_ref, layout, j, str(out.resolve()), seed,
                              truncation, batch_size, level) for j in todo]
-    bar = ShardProgress(sum(counts[j] for j in todo), len(todo), progress)
+    bar = ShardProgress(images_in(layout, todo), len(todo), progress)
     done: dict[int, int] = {}
     try:
         while pending:

@@ -120,6 +120,20 @@ def remove_temps(out: Path) -> None:
             (out / name).unlink(missing_ok=True)
 
 
+def missing_files(layout: Layout, shard: Shard, out: Path) -> tuple[list[int], Tally]:
+    """The shard's files still to write (a killed run's temporaries removed first) and the tally of
+    those already there: what every engine starts from."""
+    remove_temps(out)
+    mine = layout.mine(shard)
+    todo = [j for j in mine if not (out / layout.name(j)).is_file()]
+    kept = sum(_count(layout, j) for j in mine) - sum(_count(layout, j) for j in todo)
+    return todo, Tally(kept_files=len(mine) - len(todo), kept_images=kept)
+
+
+def images_in(layout: Layout, files: list[int]) -> int:
+    return sum(_count(layout, j) for j in files)
+
+
 @dataclass
 class Tally:
     """What a shard run did (the final summary line)."""
@@ -140,11 +154,7 @@ def write_shards(gen, plan: Plan, shard: Shard, out: Path, seed: int, truncation
 
     start = time.perf_counter()
     layout = Layout(len(plan.entries), size, fmt)
-    remove_temps(out)
-    mine = layout.mine(shard)
-    todo = [j for j in mine if not (out / layout.name(j)).is_file()]
-    tally = Tally(kept_files=len(mine) - len(todo))
-    tally.kept_images = sum(_count(layout, j) for j in mine) - sum(_count(layout, j) for j in todo)
+    todo, tally = missing_files(layout, shard, out)
     write = file_writer(fmt)
     c, h, w = gen.info.image_shape
     in_flight = max(2, IN_FLIGHT_BYTES // max(1, batch_size * c * h * w))
@@ -152,7 +162,7 @@ def write_shards(gen, plan: Plan, shard: Shard, out: Path, seed: int, truncation
     files = ThreadPoolExecutor(1)
     encoding: deque[Future] = deque()
     written: deque[tuple[Future, int]] = deque()
-    bar = ShardProgress(sum(_count(layout, j) for j in todo), len(todo), progress)
+    bar = ShardProgress(images_in(layout, todo), len(todo), progress)
     try:
         for j in todo:
             lo, hi = layout.span(j)
