@@ -56,7 +56,7 @@ def clean_env(monkeypatch):
 
 def test_the_readme_sbatch_array_and_indexed_job_write_the_single_run(model, tmp_path, clean_env) -> None:
     script = block("slurm")
-    lo, hi = map(int, re.search(r"#SBATCH --array=(\d+)-(\d+)", script).group(1, 2))
+    lo, hi = map(int, re.search(r"#SBATCH -a (\d+)-(\d+)", script).group(1, 2))
     line = next(ln for ln in script.splitlines() if ln.startswith("gansrv "))
     argv = shrink(shlex.split(line), model, tmp_path / "slurm")
     for task in range(lo, hi + 1):

@@ -1,7 +1,7 @@
 """``--shard auto``: the shard K/N of this task of a Slurm job array or a Kubernetes Indexed Job.
 
 Slurm sets ``SLURM_ARRAY_TASK_ID`` with ``_MIN``, ``_STEP`` and ``_COUNT`` for ``sbatch --array``
-(``--array=0-7`` and ``--array=1-8`` both give 8 shards); Kubernetes sets ``JOB_COMPLETION_INDEX``
+(arrays 0-7 and 1-8 both give 8 shards); Kubernetes sets ``JOB_COMPLETION_INDEX``
 (0-based) in an Indexed Job's pods but not the count, which the manifest passes as
 ``GANSRV_SHARD_COUNT`` (= ``spec.completions``). The environment is read once, before any work, so
 a task outside an array is refused with nothing written.
