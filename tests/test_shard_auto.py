@@ -34,7 +34,7 @@ def shrink(argv: list[str], model: Path, out: Path) -> list[str]:
     argv[argv.index("generate") + 1] = str(model)
     argv[argv.index("--n") + 1] = "60"
     argv[argv.index("--out") + 1] = str(out)
-    return [*argv[argv.index("generate"):], "--shard-size", "7", "--no-progress"]
+    return [*argv[argv.index("generate"):], "--shard-size", "7", "--workers", "1", "--no-progress"]
 
 
 def files(root: Path) -> dict[str, bytes]:

@@ -20,7 +20,7 @@ from PIL import Image
 
 from gansrv.generate.shards import MAX_SHARD_SIZE
 from gansrv.runtime.generator import Generator
-from tests.conftest import generate
+from tests.conftest import generate as run_generate
 from tests.test_writer_datasets import NAMES, tiny_generator
 
 SEED = 7
@@ -33,6 +33,13 @@ def tiny(tmp_path_factory) -> dict[str, Path]:
     for kind, path in paths.items():
         tiny_generator(path, kind)
     return paths
+
+
+def generate(model: Path, out: Path, *args: object, expect: int | None = 0):
+    """`gansrv generate` with one in-process session unless the test asks for --workers: model
+    processes cost a start each, and one test below compares them with this path."""
+    workers = () if "--workers" in args else ("--workers", "1")
+    return run_generate(model, out, *args, *workers, expect=expect)
 
 
 def everything(root: Path) -> dict[str, bytes]:
@@ -123,8 +130,8 @@ def test_parquet_shards_carry_image_and_classlabel_features(tiny, tmp_path: Path
 @pytest.mark.parametrize("fmt", ["webdataset", "parquet"])
 def test_the_union_of_shard_runs_is_the_single_run_file_for_file(tiny, tmp_path: Path, fmt: str) -> None:
     common = ("--n", "50", "--format", fmt, "--shard-size", "7", "--seed", str(SEED))
-    generate(tiny["conditional"], tmp_path / "whole", *common, "--batch-size", "5")
-    whole = everything(tmp_path / "whole")
+    generate(tiny["conditional"], tmp_path / "whole", *common, "--batch-size", "5", "--workers", "1")
+    whole = everything(tmp_path / "whole")  # one session in this process
     assert len(whole) == 8 + 1  # 50 images in files of 7, and the manifest
     result = generate(tiny["conditional"], tmp_path / "procs", *common, "--workers", "3")
     assert "50 images in 8 shard file(s) written" in result.output  # three model processes

@@ -53,9 +53,9 @@ from gansrv.generate.shards import DEFAULT_SHARD_SIZE, MAX_SHARD_SIZE
 @click.option("--workers", type=int, default=None,
               help=f"PNG writers working while the model runs (1..{MAX_WORKERS}; default: the CPU "
                    f"count, at most 8); threads for small jobs, processes from 3 writers and 4,096 "
-                   f"images. They matter when a GPU outruns the writers. Shard formats: N > 1 "
-                   f"runs N model processes with one-thread sessions, each writing whole shard "
-                   f"files (default 1: one session beside a PNG thread).")
+                   f"images. They matter when a GPU outruns the writers. Shard formats: N model "
+                   f"processes with one-thread sessions, each writing whole shard files (1, or a "
+                   f"single file to write: one session in this process).")
 @click.option("--compression", type=click.IntRange(0, 9), default=DEFAULT_LEVEL, show_default=True,
               help="PNG zlib level: 0 stores the pixels (fastest, ~4x larger 28x28 digits), 9 the "
                    "smallest files; the pixels are the same at every level.")

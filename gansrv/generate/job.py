@@ -58,9 +58,7 @@ def check_request(req: Request) -> int:
         raise UserError(f"--seed must be between 0 and 2**63-1, got {req.seed}")
     if req.truncation is not None and not MIN_TRUNCATION <= req.truncation <= 1e6:
         raise UserError(f"--truncation must be >= {MIN_TRUNCATION}, got {req.truncation}")
-    # shard formats: one in-process session unless told (docs/benchmarks.md, "Shard formats")
-    default = 1 if req.fmt in SHARD_FORMATS else default_workers()
-    workers = default if req.workers is None else req.workers
+    workers = default_workers() if req.workers is None else req.workers
     if not 1 <= workers <= MAX_WORKERS:
         raise UserError(f"--workers must be between 1 and {MAX_WORKERS}, got {workers}")
     if req.n is not None and req.n < 1:
@@ -185,7 +183,7 @@ def generate_dataset(model: Path, out: Path, req: Request, provider: str = "auto
                                  req.batch_size, req.progress, req.compression, req.fmt,
                                  req.shard_size)
         return Outcome(tally.images, tally.kept_images, out, tally)
-    if req.fmt in SHARD_FORMATS and workers > 1:
+    if req.fmt in SHARD_FORMATS and min(workers, _files(plan, req)) > 1:  # docs/benchmarks.md
         from gansrv.generate.model_pool import write_shards_processes
 
         tally = write_shards_processes(model, provider, plan, req.shard, out, req.seed, req.truncation,
@@ -207,3 +205,10 @@ def generate_dataset(model: Path, out: Path, req: Request, provider: str = "auto
                                       req.batch_size, model.name, req.progress, workers,
                                       req.compression)
     return Outcome(written, kept, out / f"metadata{suffix}.jsonl")
+
+
+def _files(plan: Plan, req: Request) -> int:
+    """Shard files this run may write: model processes pay off from two files to write."""
+    from gansrv.generate.shards import Layout
+
+    return len(Layout(len(plan.entries), req.shard_size, req.fmt).mine(req.shard))
