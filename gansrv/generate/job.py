@@ -161,14 +161,9 @@ def generate_dataset(model: Path, out: Path, req: Request, provider: str = "auto
     plan = plan_for(gen, req)
     manifest = manifest_for(plan, model, req.seed, req.truncation, req.fmt, req.compression)
     if req.fmt in SHARD_FORMATS:
-        from gansrv.generate.shards import check_names, shard_manifest
+        from gansrv.generate import shard_job
 
-        check_names(plan, req.fmt)
-        manifest = shard_manifest(manifest, req.shard_size, req.compression)
-    if req.engine == "ray":
-        from gansrv.generate.ray_engine import connect
-
-        connect(req.address)  # a cluster that does not answer is refused before any file
+        manifest = shard_job.prepare(plan, req, manifest)  # e.g. a Ray cluster that does not answer
     if check_destination(out, manifest, req.overwrite):
         left = clear_dataset(out)
         if left and warn is not None:
@@ -176,26 +171,8 @@ def generate_dataset(model: Path, out: Path, req: Request, provider: str = "auto
     out.mkdir(parents=True, exist_ok=True)
     atomic.write_json(out / MANIFEST, manifest)
     suffix = req.shard.suffix
-    if req.engine == "ray":
-        from gansrv.generate.ray_engine import write_shards_ray
-
-        tally = write_shards_ray(model, provider, plan, req.shard, out, req.seed, req.truncation,
-                                 req.batch_size, req.progress, req.compression, req.fmt,
-                                 req.shard_size)
-        return Outcome(tally.images, tally.kept_images, out, tally)
-    if req.fmt in SHARD_FORMATS and min(workers, _files(plan, req)) > 1:  # docs/benchmarks.md
-        from gansrv.generate.model_pool import write_shards_processes
-
-        tally = write_shards_processes(model, provider, plan, req.shard, out, req.seed, req.truncation,
-                                       req.batch_size, req.progress, req.compression, req.fmt,
-                                       req.shard_size, workers)
-        return Outcome(tally.images, tally.kept_images, out, tally)
     if req.fmt in SHARD_FORMATS:
-        from gansrv.generate.shards import write_shards
-
-        tally = write_shards(gen, plan, req.shard, out, req.seed, req.truncation, req.batch_size,
-                             model.name, req.progress, 1, req.compression, req.fmt,
-                             req.shard_size)
+        tally = shard_job.write(gen, model, provider, plan, req, out, workers)
         return Outcome(tally.images, tally.kept_images, out, tally)
     if req.fmt == "npz":
         count = write_npz(gen, plan, req.shard, out, req.seed, req.truncation, req.batch_size,
@@ -206,9 +183,3 @@ def generate_dataset(model: Path, out: Path, req: Request, provider: str = "auto
                                       req.compression)
     return Outcome(written, kept, out / f"metadata{suffix}.jsonl")
 
-
-def _files(plan: Plan, req: Request) -> int:
-    """Shard files this run may write: model processes pay off from two files to write."""
-    from gansrv.generate.shards import Layout
-
-    return len(Layout(len(plan.entries), req.shard_size, req.fmt).mine(req.shard))
