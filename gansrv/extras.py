@@ -18,6 +18,8 @@ EXTRAS: dict[str, tuple[tuple[str, str], ...]] = {
               ("matplotlib", "matplotlib"), ("sklearn", "scikit-learn"), ("yaml", "pyyaml")),
     "serve": (("onnxruntime", "onnxruntime or onnxruntime-gpu"),),
     "demo": (("gradio", "gradio"),),
+    "parquet": (("pyarrow", "pyarrow"),),
+    "ray": (("ray", "ray"),),
 }
 
 # What to tell a user who lacks a set: train and export also need a runtime for the parity check.
@@ -25,6 +27,8 @@ INSTALL_HINT = {
     "train": "pip install 'gansrv[train,serve]'  (or 'gansrv[train,gpu]' on a CUDA machine)",
     "serve": "pip install 'gansrv[serve]'  (CPU) or 'gansrv[gpu]'  (CUDA)",
     "demo": "pip install 'gansrv[serve]'  (CPU) or 'gansrv[gpu]'  (CUDA)",
+    "parquet": "pip install 'gansrv[parquet]'",
+    "ray": "pip install 'gansrv[ray]'",
 }
 
 

@@ -20,6 +20,7 @@ MANIFEST = "gansrv-dataset.json"
 USAGE = "usage"  # the manifest's advice on training with the set (see usage())
 FORMAT_VERSION = 2  # 2: PNGs encoded by encode_png (zlib), not Pillow: other bytes, same pixels
 _OUR_FILE = re.compile(r"\d{6}\.png")
+_OUR_SHARD = re.compile(r"data-\d{6,}\.(tar|parquet)|\..+\.tmp")  # shard files, their temporaries
 
 
 def manifest_for(plan: Plan, model: Path, seed: int, truncation: float | None, fmt: str,
@@ -82,12 +83,14 @@ def check_destination(out: Path, manifest: dict, overwrite: bool, name: str = MA
 
 
 def clear_dataset(out: Path) -> list[Path]:
-    """Remove what a gansrv dataset consists of (manifest, metadata*, data*.npz, NNNNNN.png in
-    sub-folders, then emptied sub-folders); returns the other files, which are left alone."""
+    """Remove what a gansrv dataset consists of (manifest, metadata*, data*.npz, data-N.tar/.parquet
+    shards, NNNNNN.png in sub-folders, then emptied sub-folders); returns the other files, which
+    are left alone."""
     left = []
     for p in sorted(out.iterdir()):
         if p.is_file() and (p.name == MANIFEST or (p.name.startswith("metadata") and p.suffix == ".jsonl")
-                            or (p.name.startswith("data") and p.suffix == ".npz")):
+                            or (p.name.startswith("data") and p.suffix == ".npz")
+                            or _OUR_SHARD.fullmatch(p.name)):
             p.unlink()
         elif p.is_dir() and not p.is_symlink():
             for f in p.iterdir():

@@ -13,6 +13,7 @@ from pathlib import Path
 from gansrv.errors import UserError
 from gansrv.generate.plan import MAX_BATCH, MAX_SEED, MAX_WORKERS, Plan, Shard, default_workers
 from gansrv.generate.png import DEFAULT_LEVEL
+from gansrv.generate.shards import DEFAULT_SHARD_SIZE, SHARD_FORMATS
 
 
 @dataclass(frozen=True)
@@ -25,7 +26,7 @@ class Request:
     classes: str | None = None  # comma-separated class names or indices
     seed: int = 0
     truncation: float | None = None
-    fmt: str = "imagefolder"  # or "npz"
+    fmt: str = "imagefolder"  # or "npz", "webdataset", "parquet"
     batch_size: int = 64
     shard: Shard = field(default_factory=Shard)
     overwrite: bool = False
@@ -34,13 +35,17 @@ class Request:
     progress: bool = False
     codes: str | None = None
     sweep: str | None = None
+    shard_size: int = DEFAULT_SHARD_SIZE  # images per file of the shard formats
+    engine: str = "local"  # or "ray": one task per shard file (gansrv.generate.ray_engine)
+    address: str | None = None  # the Ray cluster (None: a local one for this run)
 
 
 @dataclass(frozen=True)
 class Outcome:
     written: int  # images written by this run
     kept: int  # images already there (a resumed run); npz files are rewritten whole: 0
-    path: Path  # the npz file, or the shard's metadata file
+    path: Path  # the npz file, the shard's metadata file, or the folder of shard files
+    tally: object = None  # shard formats: gansrv.generate.shards.Tally
 
 
 def check_request(req: Request) -> int:
@@ -58,14 +63,38 @@ def check_request(req: Request) -> int:
         raise UserError(f"--workers must be between 1 and {MAX_WORKERS}, got {workers}")
     if req.n is not None and req.n < 1:
         raise UserError(f"--n must be at least 1, got {req.n}")
+    if req.fmt not in ("imagefolder", "npz", *SHARD_FORMATS):
+        raise UserError(f"unknown --format {req.fmt!r}; choose imagefolder, npz, "
+                        f"{', '.join(SHARD_FORMATS)}")
+    if req.fmt in SHARD_FORMATS:
+        from gansrv.generate.shards import check_shard_size
+
+        check_shard_size(req.shard_size)
+    if req.fmt == "parquet":
+        from gansrv.extras import require
+
+        require("parquet", what="--format parquet")
+    check_engine(req)
     return workers
+
+
+def check_engine(req: Request) -> None:
+    from gansrv.generate.ray_engine import ENGINES
+
+    if req.engine not in ENGINES:
+        raise UserError(f"unknown --engine {req.engine!r}; choose {', '.join(ENGINES)}")
+    if req.engine == "local" and req.address is not None:
+        raise UserError("--address needs --engine ray")
+    if req.engine == "ray" and req.fmt not in SHARD_FORMATS:
+        raise UserError(f"--engine ray writes shard files: use --format {' or '.join(SHARD_FORMATS)}")
 
 
 def plan_for(gen, req: Request) -> Plan:
     """The plan of ``req`` for this generator: counts, classes, codes and sweeps checked."""
-    from gansrv.generate.plan import make_plan, with_codes
+    from gansrv.generate.plan import MAX_IMAGES, MAX_SHARDED_IMAGES, make_plan, with_codes
     from gansrv.runtime.codes import parse_codes, parse_sweep
 
+    limit = MAX_SHARDED_IMAGES if req.fmt in SHARD_FORMATS else MAX_IMAGES
     selected = None
     if req.classes is not None:
         parts = [c.strip() for c in req.classes.split(",")]
@@ -75,21 +104,21 @@ def plan_for(gen, req: Request) -> Plan:
             raise UserError(f"--classes has an empty name: {req.classes!r}")
         selected = [gen.class_index(c) for c in parts]
     if req.balance_to:
-        plan = balance_to(req.balance_to, gen, req)
+        plan = balance_to(req.balance_to, gen, req, limit)
     else:
         plan = make_plan(n=req.n, per_class=req.per_class, classes=selected,
-                         class_names=gen.info.class_names, conditional=gen.conditional)
+                         class_names=gen.info.class_names, conditional=gen.conditional, limit=limit)
     spec = gen.code_spec
     if spec is None and (req.codes is not None or req.sweep is not None):
         raise UserError(f"--codes and --sweep need a code model with continuous codes (InfoGAN); "
                         f"{gen.info.family} ({gen.info.kind}) has none")
     if spec is not None:
         plan = with_codes(plan, None if req.codes is None else parse_codes(req.codes, spec),
-                          None if req.sweep is None else parse_sweep(req.sweep, spec))
+                          None if req.sweep is None else parse_sweep(req.sweep, spec), limit)
     return plan
 
 
-def balance_to(data: tuple[str, ...], gen, req: Request) -> Plan:
+def balance_to(data: tuple[str, ...], gen, req: Request, limit: int) -> Plan:
     """The --balance-to plan: the real data's class counts (labels needed), topped up to the max."""
     import numpy as np
 
@@ -105,7 +134,7 @@ def balance_to(data: tuple[str, ...], gen, req: Request) -> Plan:
         raise UserError(f"--balance-to: {real.source} has no labels to count")
     counts = np.bincount(real.labels, minlength=len(real.class_names))
     return balance_plan({name: int(k) for name, k in zip(real.class_names, counts)},
-                        gen.info.class_names, real.source)
+                        gen.info.class_names, real.source, limit)
 
 
 def generate_dataset(model: Path, out: Path, req: Request, provider: str = "auto",
@@ -131,6 +160,10 @@ def generate_dataset(model: Path, out: Path, req: Request, provider: str = "auto
     gen = Generator.from_file(model, provider)
     plan = plan_for(gen, req)
     manifest = manifest_for(plan, model, req.seed, req.truncation, req.fmt, req.compression)
+    if req.fmt in SHARD_FORMATS:
+        from gansrv.generate import shard_job
+
+        manifest = shard_job.prepare(plan, req, manifest)  # e.g. a Ray cluster that does not answer
     if check_destination(out, manifest, req.overwrite):
         left = clear_dataset(out)
         if left and warn is not None:
@@ -138,6 +171,9 @@ def generate_dataset(model: Path, out: Path, req: Request, provider: str = "auto
     out.mkdir(parents=True, exist_ok=True)
     atomic.write_json(out / MANIFEST, manifest)
     suffix = req.shard.suffix
+    if req.fmt in SHARD_FORMATS:
+        tally = shard_job.write(gen, model, provider, plan, req, out, workers)
+        return Outcome(tally.images, tally.kept_images, out, tally)
     if req.fmt == "npz":
         count = write_npz(gen, plan, req.shard, out, req.seed, req.truncation, req.batch_size,
                           req.progress)
@@ -146,3 +182,4 @@ def generate_dataset(model: Path, out: Path, req: Request, provider: str = "auto
                                       req.batch_size, model.name, req.progress, workers,
                                       req.compression)
     return Outcome(written, kept, out / f"metadata{suffix}.jsonl")
+

@@ -1,4 +1,8 @@
-"""Which images form a dataset: a list of (index, label) pairs, fixed by the options alone.
+"""Which images form a dataset: (index, label) pairs, fixed by the options alone.
+
+The pairs are rules of the index (:mod:`gansrv.generate.entries`), not a list, so the plan of a
+10^9-image dataset costs no more memory than a small one; the one-file-per-image formats keep their
+own ceiling (``MAX_IMAGES``), the shard formats go to ``MAX_SHARDED_IMAGES``.
 
 The plan never depends on what is already on disk or on the batch size, so a resumed run, a run with
 another batch size and N shards on N machines all agree on image ``index``'s label and file name
@@ -9,13 +13,16 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 from gansrv.errors import UserError
+from gansrv.generate.entries import Blocks, Cyclic, Swept, as_entries
 from gansrv.generate.png import DEFAULT_LEVEL  # noqa: F401 - the --compression default, kept here too
 from gansrv.runtime.codes import Sweep
 
-MAX_IMAGES = 1_000_000
+MAX_IMAGES = 1_000_000  # imagefolder (one file per image) and npz (one array in memory)
+MAX_SHARDED_IMAGES = 10**9  # webdataset and parquet shards: the plan is lazy
 MAX_BATCH = 4096
 MAX_SEED = 2**63 - 1
 MAX_WORKERS = 64
@@ -69,7 +76,7 @@ class Plan:
     shards of one dataset write the same manifest and their folders can be merged.
     """
 
-    entries: list[tuple[int, int]]
+    entries: Sequence[tuple[int, int]]
     class_names: list[str]
     conditional: bool
     params: dict = field(default_factory=dict)
@@ -78,7 +85,9 @@ class Plan:
     sweep: Sweep | None = None
 
     def shard(self, shard: Shard) -> list[tuple[int, int]]:
-        return [e for e in self.entries if shard.keeps(e[0])]
+        if shard.whole:
+            return list(self.entries)
+        return self.entries[shard.k - 1::shard.n]  # image i sits at position i
 
     def folder(self, label: int) -> str:
         """Sub-folder of an image: its class name, or ``images`` for unconditional models."""
@@ -89,12 +98,13 @@ class Plan:
 
 
 def make_plan(*, n: int | None, per_class: int | None, classes: list[int] | None,
-              class_names: list[str], conditional: bool) -> Plan:
+              class_names: list[str], conditional: bool, limit: int = MAX_IMAGES) -> Plan:
     """Build the plan from ``--n`` / ``--per-class`` and the selected class indices.
 
     ``--n N``: image i gets selected class i mod K (all classes when none are selected), so classes
     are balanced and a label depends on i only. ``--per-class M``: M images of each selected class,
-    class by class (indices 0..M-1 the first class, M..2M-1 the next, ...).
+    class by class (indices 0..M-1 the first class, M..2M-1 the next, ...). ``limit``: the most
+    images the format takes.
     """
     if (n is None) == (per_class is None):
         raise UserError("give exactly one of --n and --per-class")
@@ -108,25 +118,23 @@ def make_plan(*, n: int | None, per_class: int | None, classes: list[int] | None
     if len(set(selected)) != len(selected):
         raise UserError("--classes lists a class twice")
     if n is not None:
-        if not 1 <= n <= MAX_IMAGES:
-            raise UserError(f"--n must be between 1 and {MAX_IMAGES:,}, got {n}")
-        if conditional:
-            entries = [(i, selected[i % len(selected)]) for i in range(n)]
-        else:
-            entries = [(i, -1) for i in range(n)]
+        if not 1 <= n <= limit:
+            raise UserError(f"--n must be between 1 and {limit:,}, got {n}")
+        entries = Cyclic(n, selected if conditional else [-1])
     else:
         assert per_class is not None
         total = per_class * len(selected)
-        if per_class < 1 or total > MAX_IMAGES:
-            raise UserError(f"--per-class must be >= 1 with at most {MAX_IMAGES:,} images in all, got "
+        if per_class < 1 or total > limit:
+            raise UserError(f"--per-class must be >= 1 with at most {limit:,} images in all, got "
                             f"{per_class} x {len(selected)} classes")
-        entries = [(pos * per_class + m, c) for pos, c in enumerate(selected) for m in range(per_class)]
+        entries = Blocks(selected, [per_class] * len(selected))
     params = {"n": n, "per_class": per_class,
               "classes": [class_names[c] for c in selected] if conditional else None}
     return Plan(entries, list(class_names), conditional, params)
 
 
-def balance_plan(counts: dict[str, int], class_names: list[str], source: str) -> Plan:
+def balance_plan(counts: dict[str, int], class_names: list[str], source: str,
+                 limit: int = MAX_IMAGES) -> Plan:
     """The plan that brings every class of a real dataset up to its largest: ``counts`` maps the
     data's class names to their image counts; class c gets max - count images, class by class in
     the model's class order (indices run on across classes, as with ``--per-class``). The counts
@@ -141,27 +149,25 @@ def balance_plan(counts: dict[str, int], class_names: list[str], source: str) ->
     if total == 0:
         raise UserError(f"--balance-to: {source} is already balanced ({top} images per class); "
                         f"nothing to generate")
-    if total > MAX_IMAGES:
-        raise UserError(f"--balance-to would generate {total:,} images, more than {MAX_IMAGES:,}")
-    entries, index = [], 0
-    for c, k in wanted.items():
-        entries += [(index + m, c) for m in range(k)]
-        index += k
+    if total > limit:
+        raise UserError(f"--balance-to would generate {total:,} images, more than {limit:,}")
+    entries = Blocks(list(wanted), list(wanted.values()))
     params = {"n": None, "per_class": None, "classes": [class_names[c] for c in wanted],
               "balance_to": {"data": source, "real_counts": dict(counts), "target": top,
                              "generated": {class_names[c]: k for c, k in wanted.items()}}}
     return Plan(entries, list(class_names), True, params)
 
 
-def with_codes(plan: Plan, codes: tuple[float, ...] | None, sweep: Sweep | None) -> Plan:
+def with_codes(plan: Plan, codes: tuple[float, ...] | None, sweep: Sweep | None,
+               limit: int = MAX_IMAGES) -> Plan:
     """A code model's plan: fixed continuous codes, and with a sweep every planned image becomes a
     row of ``sweep.steps`` images (indices row * steps + step) of the row's categorical value."""
     entries = plan.entries
     if sweep is not None:
-        if len(entries) * sweep.steps > MAX_IMAGES:
+        if len(entries) * sweep.steps > limit:
             raise UserError(f"{len(entries)} rows x {sweep.steps} sweep steps is more than "
-                            f"{MAX_IMAGES:,} images")
-        entries = [(i * sweep.steps + t, label) for i, label in entries for t in range(sweep.steps)]
+                            f"{limit:,} images")
+        entries = Swept(as_entries(entries), sweep.steps)
     params = {**plan.params, "codes": list(codes) if codes is not None else None,
               "sweep": sweep.text() if sweep is not None else None}
     return replace(plan, entries=entries, params=params, codes=codes, sweep=sweep)
