@@ -70,12 +70,14 @@ def select(specs: list[ExportSpec], with_discriminator: bool) -> list[ExportSpec
 
 def export_run(run_dir: str | Path, out: str | Path | None = None, opset: int = DEFAULT_OPSET,
                with_discriminator: bool = False, tolerance: float = DEFAULT_TOLERANCE,
-               rewrite: bool = True, precision: str = "fp32", judge: Any = None) -> list[Exported]:
+               rewrite: bool = True, precision: str = "fp32", judge: Any = None,
+               subpixel: bool | None = None) -> list[Exported]:
     """Export a run's graphs; all files appear together, or none (on any error).
 
     ``rewrite=False`` skips the exact speed rewrites (gansrv.export.rewrite), for comparing them.
     ``precision`` int8 or fp16 applies to the generator (the first graph) only, judged by
-    ``judge`` (a :class:`gansrv.export.quality.Judge`); other graphs stay fp32.
+    ``judge`` (a :class:`gansrv.export.quality.Judge`); other graphs stay fp32. ``subpixel``
+    (default: for int8 only) rewrites the generator's strided ConvTransposes (exact, parity-checked).
     """
     from gansrv.export.quality import Judge, real_split
     from gansrv.export.quantize import PRECISIONS, reduce
@@ -103,7 +105,8 @@ def export_run(run_dir: str | Path, out: str | Path | None = None, opset: int = 
             for i, spec in enumerate(specs):
                 tmp = stack.enter_context(atomic_path(paths[spec.name]))
                 reduced = precision if i == 0 else "fp32"
-                err = export_graph(run, spec, tmp, opset, tolerance, rewrite, reduced == "int8")
+                sub = (reduced == "int8" if subpixel is None else subpixel) and i == 0
+                err = export_graph(run, spec, tmp, opset, tolerance, rewrite, sub)
                 done.append(Exported(spec.name, paths[spec.name], err))
                 if reduced != "fp32":
                     done[-1].quality = reduce(tmp, reduced, judge, split)
