@@ -133,3 +133,14 @@ def test_bad_precision_options_are_usage_errors(runs, tmp_path, args, message):
     result = run("export", runs["dcgan"], "-o", tmp_path / "m.onnx", *args, expect=None)
     assert message in one_line_error(result, 2)
     assert not any(tmp_path.iterdir())
+
+
+def test_demo_serves_the_int8_file(int8):
+    from gansrv.demo.actions import generate, one_of_each
+    from gansrv.demo.limits import Limits
+    from gansrv.demo.models import model_card, open_model
+
+    model = open_model("q", int8[0], "cpu")
+    assert len(generate(model, Limits(), 5, 4, class_name="3")) == 4
+    assert [name for _, name in one_of_each(model, 1)] == [str(i) for i in range(10)]
+    assert model_card(model)
