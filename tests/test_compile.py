@@ -59,3 +59,14 @@ def test_compile_and_channels_last_keep_checkpoint_keys(tmp_path):
     assert weights(plain, 2).keys() == weights(laid, 2).keys()
     saved = json.loads((laid / "config.json").read_text())["train"]
     assert saved["channels_last"] is True and saved["compile"] is False
+
+
+@pytest.mark.parametrize("family", ["cgan", "dcgan"])
+def test_channels_last_resume_repeats_a_channels_last_run_exactly(tmp_path, family):
+    full, part = tmp_path / "full", tmp_path / "part"
+    run("train", family, "--steps", 6, "--out", full, "--channels-last", *COMMON)
+    run("train", family, "--steps", 3, "--out", part, "--channels-last", *COMMON)
+    run("train", family, "--resume", part, "--steps", 6, "--no-progress", "--channels-last")
+    wa, wb = weights(full, 6), weights(part, 6)
+    assert [r["loss_g"] for r in rows(full)] == [r["loss_g"] for r in rows(part)]
+    assert all((wa[k] == wb[k]).all() for k in wa)
