@@ -26,22 +26,53 @@ from gansrv.kinds import Kind
 @click.option("--with-discriminator", is_flag=True, help="Also export the discriminator graph.")
 @click.option("--tolerance", type=float, default=None,
               help="Largest max-abs onnxruntime-vs-torch error accepted (default 1e-4).")
+@click.option("--precision", type=click.Choice(["fp32", "int8", "fp16"]), default="fp32",
+              show_default=True,
+              help="Generator precision: int8 (CPU, static quantization calibrated on seeded inputs) "
+                   "or fp16 (CUDA), judged by quality against the parity-checked fp32 graph.")
+@click.option("--data", "data", multiple=True,
+              help="int8/fp16: real labelled images (as for eval) whose cached evaluator measures the "
+                   "FID between fp32 and reduced-precision images.")
+@click.option("--train-limit", type=click.IntRange(min=1), default=None,
+              help="int8/fp16 with --data: the first N images train the evaluator (MNIST: 8000).")
+@click.option("--max-fid-delta", type=click.FloatRange(min=0), default=None,
+              help="int8/fp16 with --data: largest FID between fp32 and reduced-precision images "
+                   "(1000 images, seed 0) accepted (default 0.5).")
+@click.option("--max-pixel-error", type=click.FloatRange(min=0), default=None,
+              help="int8/fp16: largest mean |fp32 - reduced| pixel difference accepted, in levels of "
+                   "255 (default 4.0).")
 def export(run_dir: Path, to_onnx: bool, out: Path | None, opset: int | None,
-           with_discriminator: bool, tolerance: float | None) -> None:
+           with_discriminator: bool, tolerance: float | None, precision: str, data: tuple[str, ...],
+           train_limit: int | None, max_fid_delta: float | None, max_pixel_error: float | None) -> None:
     """Export a trained run to a self-contained, parity-checked ONNX file.
 
     The batch axis is dynamic; noise and labels are inputs. Parity with torch is measured on fresh
-    random inputs at batch 1 and 7; above the tolerance nothing is written (exit 1).
+    random inputs at batch 1 and 7; above the tolerance nothing is written (exit 1). With
+    --precision int8 or fp16 the generator is then converted and judged by quality: fp32 and reduced
+    graphs make the same (seed, index) images, their mean/max pixel difference (and FID, with
+    --data) go into the metadata, and above the thresholds nothing is written (exit 1).
     """
     from gansrv.extras import require
 
+    if precision == "fp32" and (data or train_limit or max_fid_delta is not None
+                                or max_pixel_error is not None):
+        raise click.UsageError("--data, --train-limit, --max-fid-delta and --max-pixel-error judge "
+                               "--precision int8 or fp16 only")
+    if max_fid_delta is not None and not data:
+        raise click.UsageError("--max-fid-delta needs --data (the FID is measured with its evaluator)")
     require("train", "serve", what="gansrv export")
     from gansrv.export import DEFAULT_OPSET, DEFAULT_TOLERANCE, export_run
+    from gansrv.export.quality import DEFAULT_MAX_FID_DELTA, DEFAULT_MAX_PIXEL_ERROR, Judge
 
+    judge = Judge(data, train_limit, DEFAULT_MAX_FID_DELTA if max_fid_delta is None else max_fid_delta,
+                  DEFAULT_MAX_PIXEL_ERROR if max_pixel_error is None else max_pixel_error)
     done = export_run(run_dir, out, DEFAULT_OPSET if opset is None else opset, with_discriminator,
-                      DEFAULT_TOLERANCE if tolerance is None else tolerance)
+                      DEFAULT_TOLERANCE if tolerance is None else tolerance, precision=precision,
+                      judge=judge)
     for item in done:
         click.echo(f"{item.graph}: {item.path}  (parity max abs error {item.parity:.3g})")
+        if item.quality is not None:
+            click.echo(f"  {precision}: {_loss(item.quality.to_props())}")
 
 
 @click.command()
@@ -70,13 +101,17 @@ def info(model: Path, provider: str, as_json: bool) -> None:
             ("output range", str(list(meta.output_range)) if meta.output_range else "-"),
             ("opset", str(meta.opset)),
             ("parity", f"max abs error {meta.parity_max_abs_error:.3g} at batch sizes "
-                       f"{', '.join(map(str, meta.parity_batch_sizes))}"),
+                       f"{', '.join(map(str, meta.parity_batch_sizes))}"
+                       + (" (of the fp32 graph)" if "precision" in meta.extra else "")),
+            ("precision", meta.extra.get("precision", "fp32")),
             ("data", meta.data_fingerprint), ("provider", loaded.provider)]
     if "input_range" in meta.extra:  # a classifier graph: the pixel values its image input takes
         rows.insert(-5, ("input range", meta.extra["input_range"]))
     if "labelled" in meta.extra:  # a semi-supervised run: how many labels it trained with
         rows.insert(-2, ("labels", f"{meta.extra['labelled']} known (label seed "
                                    f"{meta.extra.get('label_seed', '-')})"))
+    if "mean_pixel_error" in meta.extra:  # a reduced-precision file: what it changed at export
+        rows.insert(-2, ("quality loss", _loss(meta.extra)))
     recorded = metrics_summary(meta.extra)
     if recorded:
         rows.insert(-1, ("metrics", recorded))
@@ -105,3 +140,12 @@ def _classes(meta) -> str:
         return "0 (unconditional)"
     names = ", ".join(meta.class_names[:20]) + (", ..." if len(meta.class_names) > 20 else "")
     return f"{meta.num_classes}: {names}"
+
+
+def _loss(values: dict) -> str:
+    """The measured loss of a reduced-precision export, from its metadata (Quality.to_props keys)."""
+    text = (f"mean pixel error {float(values['mean_pixel_error']):.3f}, max "
+            f"{float(values['max_pixel_error']):.0f} (levels of 255) on {values['quality_images']} "
+            f"images of seed {values['quality_seed']} vs fp32")
+    fid = values.get("fid_vs_fp32")
+    return text + (f"; FID vs fp32 {float(fid):.3f}" if fid is not None else "; FID not measured (no --data)")

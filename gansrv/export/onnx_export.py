@@ -49,6 +49,7 @@ class Exported:
     graph: str
     path: Path
     parity: float
+    quality: Any = None  # a reduced-precision generator: gansrv.export.quality.Quality
 
 
 def graph_paths(out: Path, specs: list[ExportSpec]) -> dict[str, Path]:
@@ -69,11 +70,20 @@ def select(specs: list[ExportSpec], with_discriminator: bool) -> list[ExportSpec
 
 def export_run(run_dir: str | Path, out: str | Path | None = None, opset: int = DEFAULT_OPSET,
                with_discriminator: bool = False, tolerance: float = DEFAULT_TOLERANCE,
-               rewrite: bool = True) -> list[Exported]:
+               rewrite: bool = True, precision: str = "fp32", judge: Any = None,
+               subpixel: bool | None = None) -> list[Exported]:
     """Export a run's graphs; all files appear together, or none (on any error).
 
     ``rewrite=False`` skips the exact speed rewrites (gansrv.export.rewrite), for comparing them.
+    ``precision`` int8 or fp16 applies to the generator (the first graph) only, judged by
+    ``judge`` (a :class:`gansrv.export.quality.Judge`); other graphs stay fp32. ``subpixel``
+    (default: for int8 only) rewrites the generator's strided ConvTransposes (exact, parity-checked).
     """
+    from gansrv.export.quality import Judge, real_split
+    from gansrv.export.quantize import PRECISIONS, reduce
+
+    if precision not in PRECISIONS:
+        raise UserError(f"--precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
     run_dir = Path(run_dir)
     out = Path(out) if out is not None else Path("exported") / f"{run_dir.resolve().name}.onnx"
     if out.suffix != ".onnx" or out.is_dir():
@@ -82,6 +92,8 @@ def export_run(run_dir: str | Path, out: str | Path | None = None, opset: int = 
         raise UserError(f"--opset must be between {OPSETS[0]} and {OPSETS[1]}, got {opset}")
     if not (tolerance >= 0 and math.isfinite(tolerance)):
         raise UserError(f"--tolerance must be a finite number >= 0, got {tolerance}")
+    judge = judge or Judge()
+    split = real_split(judge) if precision != "fp32" else None  # bad --data fails before any work
     run = load_run(run_dir)
     graphs = run.family.export_graphs(run.modules, run.config, run.spec)
     specs = [examples.resolve(s, run) for s in select(graphs, with_discriminator)]
@@ -90,10 +102,14 @@ def export_run(run_dir: str | Path, out: str | Path | None = None, opset: int = 
     done: list[Exported] = []
     try:
         with contextlib.ExitStack() as stack:
-            for spec in specs:
+            for i, spec in enumerate(specs):
                 tmp = stack.enter_context(atomic_path(paths[spec.name]))
-                err = export_graph(run, spec, tmp, opset, tolerance, rewrite)
+                reduced = precision if i == 0 else "fp32"
+                sub = (reduced == "int8" if subpixel is None else subpixel) and i == 0
+                err = export_graph(run, spec, tmp, opset, tolerance, rewrite, sub)
                 done.append(Exported(spec.name, paths[spec.name], err))
+                if reduced != "fp32":
+                    done[-1].quality = reduce(tmp, reduced, judge, split)
     except BaseException:
         if made_dir:
             with contextlib.suppress(OSError):
@@ -103,8 +119,11 @@ def export_run(run_dir: str | Path, out: str | Path | None = None, opset: int = 
 
 
 def export_graph(run: LoadedRun, spec: ExportSpec, path: Path, opset: int, tolerance: float,
-                 rewrite: bool = True) -> float:
-    """Write one graph to `path` with its metadata; return its parity error (raise above tolerance)."""
+                 rewrite: bool = True, subpixel: bool = False) -> float:
+    """Write one graph to `path` with its metadata; return its parity error (raise above tolerance).
+
+    ``subpixel`` rewrites strided ConvTranspose as Conv + PixelShuffle (for int8; still fp32 here).
+    """
     import onnx
 
     spec = examples.resolve(spec, run)
@@ -112,7 +131,8 @@ def export_graph(run: LoadedRun, spec: ExportSpec, path: Path, opset: int, toler
     example_out = dict(zip(spec.outputs, parity.torch_outputs(reference, _numpy(spec.inputs))))
     info = build_info(run, spec, _as_tensors(example_out), opset)
     fixed_size = rewrite and not spec.size_multiple
-    prog = export_program(prepare(spec.module, spec.inputs if fixed_size else None), spec, opset)
+    prog = export_program(prepare(spec.module, spec.inputs if fixed_size else None, subpixel), spec,
+                          opset)
     _set_metadata(prog, info.to_props())
     prog.save(str(path), external_data=False)
     onnx.checker.check_model(str(path), full_check=True)
@@ -134,10 +154,10 @@ def export_graph(run: LoadedRun, spec: ExportSpec, path: Path, opset: int, toler
     return err
 
 
-def prepare(module: Any, inputs: dict[str, Any] | None = None) -> Any:
+def prepare(module: Any, inputs: dict[str, Any] | None = None, subpixel: bool = False) -> Any:
     """An eval-mode deep copy with spectral/weight-norm parametrizations folded into plain weights;
     with example ``inputs`` (graphs of fixed size only) also the exact rewrites of
-    :mod:`gansrv.export.rewrite`."""
+    :mod:`gansrv.export.rewrite`; with ``subpixel`` those of :mod:`gansrv.export.subpixel`."""
     from torch.nn.utils import parametrize
 
     from gansrv.export.rewrite import point_convtransposes
@@ -151,6 +171,10 @@ def prepare(module: Any, inputs: dict[str, Any] | None = None) -> Any:
         _remove_legacy_norm_hooks(sub)
     if inputs is not None:
         point_convtransposes(m, inputs)
+    if subpixel:
+        from gansrv.export.subpixel import subpixel_convtransposes
+
+        subpixel_convtransposes(m)
     return m
 
 

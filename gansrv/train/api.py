@@ -117,7 +117,8 @@ def _resume(family: Family, opts: TrainOptions, named: dict | None, log) -> dict
                         deterministic=t.get("deterministic", True),
                         labels_per_class=t.get("labels_per_class"), labelled=t.get("labelled"),
                         label_seed=t.get("label_seed"),
-                        tensorboard=opts.tensorboard or t.get("tensorboard", False))
+                        tensorboard=opts.tensorboard or t.get("tensorboard", False),
+                        compile=opts.compile, channels_last=opts.channels_last)
     data = semi.apply(family, _load_data(family, config, kept, named), kept)
     fingerprint = data.fingerprint()
     if fingerprint != saved["data"]["fingerprint"]:

@@ -26,6 +26,7 @@ from gansrv.kinds import Kind
 from gansrv.step import StepContext
 from gansrv.train import checkpoint as ckpt
 from gansrv.train import pictures
+from gansrv.train.compile import apply as compile_modules
 from gansrv.train.context import BatchStream
 from gansrv.train.options import TrainOptions
 
@@ -91,6 +92,7 @@ class Trainer:
         self.spec: DataSpec = data.spec()
         torch.manual_seed(opts.seed)
         self.modules = {k: m.to(self.device) for k, m in family.build(config, self.spec).items()}
+        compile_modules(self.modules, opts.compile, opts.channels_last)
         self.optimizers = family.optimizers(config, self.modules)
         semi = getattr(family, "semi_supervised", False) and data.labels is not None
         labels = None if data.labels is None or semi else torch.from_numpy(data.labels)

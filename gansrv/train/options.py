@@ -83,6 +83,12 @@ class TrainOptions:
               "exact. --no-deterministic lets cuDNN/cuBLAS use faster atomics. CPU runs are "
               "deterministic either way.")
 
+    compile: bool = engine_option(
+        False, "torch.compile every network (gansrv/train/compile.py; measured per family in "
+               "docs/benchmarks.md). Checkpoints are the same either way; --resume takes it anew.")
+    channels_last: bool = engine_option(
+        False, "Keep 4-D weights in channels-last memory layout (see --compile).")
+
     def given_length(self) -> bool:
         """Did the user pass any of --steps/--epochs/--max-seconds (then only those limits apply)?"""
         return any(v is not None for v in (self.steps, self.epochs, self.max_seconds))

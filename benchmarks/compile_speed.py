@@ -1,0 +1,75 @@
+"""Training steps/s per family with and without ``--compile`` and ``--channels-last``.
+
+Each family trains ``--steps`` steps (default config, batch 64, MNIST's first 8,000 images) through
+the real ``gansrv train`` command once per mode: eager, ``--compile``, ``--channels-last``; the
+modes of one family run back to back, so a drift of the shared machine hits them alike.
+Steps/s comes from metrics.jsonl as in ``steps_per_sec.py``: after ``--warmup`` steps (where the
+compile happens: its first steps are slow) and over the whole run, compile included; the latter
+is what a run of that many steps actually gains.
+
+    python benchmarks/compile_speed.py                                  # every family, 300 steps
+    python benchmarks/compile_speed.py --families dcgan cgan --steps 300 --json compile.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from common import DEFAULT_DATA, finish_machine, machine_info, print_machine, write_json
+from steps_per_sec import measure
+
+MODES = {"eager": [], "compile": ["--compile"], "channels-last": ["--channels-last"]}
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--data", type=Path, default=DEFAULT_DATA, help="MNIST IDX folder (default: %(default)s)")
+    p.add_argument("--steps", type=int, default=300, help="Steps per run (default: %(default)s).")
+    p.add_argument("--warmup", type=int, default=50,
+                   help="Leading steps left out of steps/s (default: %(default)s).")
+    p.add_argument("--families", nargs="+", help="Only these families (default: every installed "
+                                                 "noise/label/code family; image ones need pairs).")
+    p.add_argument("--modes", nargs="+", default=list(MODES), choices=list(MODES))
+    p.add_argument("--json", type=Path, help="Also write the figures to this JSON file.")
+    args = p.parse_args(argv)
+    from gansrv.kinds import Kind
+    from gansrv.plugins import registry
+
+    reg = registry().families
+    families = args.families or sorted(n for n, f in reg.items() if f.kind is not Kind.IMAGE)
+    info = machine_info()
+    print_machine(info)
+    results: list[dict[str, Any]] = []
+    with tempfile.TemporaryDirectory(prefix="gansrv-compile-") as tmp:
+        for fam in families:
+            for mode in args.modes:
+                root = Path(tmp) / mode
+                root.mkdir(exist_ok=True)
+                r = measure(fam, reg[fam].kind.value, args.data, args.steps, args.warmup, root,
+                            MODES[mode])
+                results.append({**r, "mode": mode})
+                print(f"  {fam} {mode}: {r['steps_per_s']:.2f} steps/s after warm-up, "
+                      f"{r['steps_per_s_all']:.2f} incl.", flush=True)
+    finish_machine(info)
+    print(f"\n$ {shlex.join([sys.executable, *sys.argv])}\n")
+    print("| family | mode | steps/s after warm-up | x eager | steps/s incl. warm-up | x eager |")
+    print("|---|---|--:|--:|--:|--:|")
+    for r in results:
+        base = next(b for b in results if b["family"] == r["family"] and b["mode"] == "eager") \
+            if "eager" in args.modes else r
+        print(f"| {r['family']} | {r['mode']} | {r['steps_per_s']:.2f} | "
+              f"x{r['steps_per_s'] / base['steps_per_s']:.2f} | {r['steps_per_s_all']:.2f} | "
+              f"x{r['steps_per_s_all'] / base['steps_per_s_all']:.2f} |")
+    if args.json:
+        write_json(args.json, {"results": results, "steps": args.steps, "warmup": args.warmup,
+                               "machine": info})
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
