@@ -180,6 +180,13 @@ class Family:
     def validate(self, config: Any, data: DataSpec) -> None:
         """Raise :class:`gansrv.errors.UserError` if this config cannot train on this data."""
 
+    def multiprocess(self, config: Any) -> str | None:
+        """Why this config cannot train under several processes (torchrun) yet, or None when it
+        can. The engine averages gradients and BatchNorm statistics; what a step keeps per process
+        in ``ctx.state`` it cannot merge, so a family that keeps such state says so here (one
+        ``error:`` line before anything starts) until it syncs it."""
+        return None
+
     def build(self, config: Any, data: DataSpec) -> dict[str, nn.Module]:
         """Create the networks, by role name (``G``, ``D``, ...). Weights are the family's to init.
         Role names are checkpoint key prefixes: keep them stable."""

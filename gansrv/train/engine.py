@@ -1,7 +1,7 @@
 """The training loop. It knows no family: it builds what the family asks for and calls its hooks.
 
-Written around a single device; a distributed launcher would wrap ``_place`` (module placement)
-and ``BatchStream`` (sharding by rank) and gate writes on the main rank, without touching families.
+Written around a single process; under torchrun, :mod:`gansrv.train.distributed` subclasses the
+trainer (sharded batches, gradient sync, one writer, shared stop decisions) without touching families.
 """
 
 from __future__ import annotations
@@ -254,6 +254,14 @@ class Trainer:
         self.acc, self.acc_n = {}, 0
         return means
 
+    def _interrupt(self):
+        return _graceful_interrupt()
+
+    def _agree(self, losses: dict[str, float], dt: float,
+               interrupt: dict[str, bool]) -> tuple[dict[str, float], float]:
+        """What all processes of a job decide together (gansrv.train.distributed); alone: as is."""
+        return losses, dt
+
     def _due(self, every: int) -> bool:
         return every > 0 and self.ctx.step % every == 0
 
@@ -262,14 +270,15 @@ class Trainer:
         bar = _progress(self.total_steps, self.ctx.step, self.opts.progress, self.family.name)
         reason = "done"
         budget = self.total_seconds
-        with _graceful_interrupt() as interrupt:
+        with self._interrupt() as interrupt:
             while self.total_steps is None or self.ctx.step < self.total_steps:
                 t0 = time.perf_counter()
                 batch = self.ctx.next_batch()
                 losses = self.family.train_step(batch, self.ctx)
+                dt = time.perf_counter() - t0
+                losses, dt = self._agree(losses, dt, interrupt)
                 self._record(losses)
                 self.ctx.step += 1
-                dt = time.perf_counter() - t0
                 self.elapsed += dt
                 bar.update(1)
                 if self._due(self.opts.log_every) or self.ctx.step == self.total_steps:

@@ -80,6 +80,11 @@ class TrainOptions:
               "exact. --no-deterministic lets cuDNN/cuBLAS use faster atomics. CPU runs are "
               "deterministic either way.")
 
+    nproc: int = engine_option(
+        1, "Train with N processes on this machine: launches 'torchrun --standalone "
+           "--nproc-per-node N' with this command (a resume needs the run's own N).",
+        min=1, max=1024, click_checks=True)
+
     def given_length(self) -> bool:
         """Did the user pass any of --steps/--epochs/--max-seconds (then only those limits apply)?"""
         return any(v is not None for v in (self.steps, self.epochs, self.max_seconds))
