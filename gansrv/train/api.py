@@ -64,6 +64,7 @@ def _train(family: Family, config: Any, opts: TrainOptions, named: dict | None, 
     from gansrv.train.engine import pick_device
 
     check_options(opts)
+    opts = distributed.restarted(group, opts)
     if opts.resume:
         return _resume(family, opts, named, log, group)
     check_config(config)

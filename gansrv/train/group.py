@@ -157,3 +157,15 @@ def check_resume(group: Group | None, saved_train: dict[str, Any], run_dir: Path
     if ran != now:
         raise UserError(f"{run_dir} trained with {ran} process(es), this launch has {now}; resume "
                         f"it with {ran} (torchrun --nproc-per-node / gansrv train --nproc)")
+
+
+def restarted(group: Group | None, opts: Any) -> Any:
+    """torchrun ``--max-restarts``: a restarted job runs the same command line again, so a new run's
+    ``--out`` that already holds this run (its config.json) is resumed instead of refused."""
+    if group is None or int(os.environ.get("TORCHELASTIC_RESTART_COUNT", "0") or 0) == 0:
+        return opts
+    if opts.resume or not opts.out or not (Path(opts.out) / "config.json").is_file():
+        return opts
+    from dataclasses import replace
+
+    return replace(opts, resume=opts.out)
