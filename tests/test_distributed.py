@@ -159,3 +159,24 @@ def test_a_family_that_cannot_refuses_in_one_line(tmp_path):
     lines = [line for line in done.stderr.splitlines() if line.startswith("error:")]
     assert len(lines) == 1 and "pool of past fakes" in lines[0], done.stderr[-3000:]
     assert not (tmp_path / "b").exists()
+
+
+def test_a_killed_process_is_restarted_by_torchrun_and_the_run_resumes(tmp_path):
+    """SIGKILL one worker: the other one says so in one line, torchrun --max-restarts relaunches
+    the same command line, which resumes the run from its last checkpoint and finishes it."""
+    run_dir = tmp_path / "run"
+    argv = [*TORCHRUN[:-2], "--max-restarts", "1", "-m", "gansrv", *train_args("dcgan"),
+            "--steps", "60", "--checkpoint-every", "10", "--out", str(run_dir)]
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=_env())
+    deadline = time.time() + 180
+    while len(metrics_rows(run_dir) if (run_dir / "metrics.jsonl").is_file() else []) < 25:
+        assert time.time() < deadline and proc.poll() is None
+        time.sleep(0.05)
+    workers = subprocess.run(["pgrep", "-P", str(proc.pid)], capture_output=True, text=True)
+    os.kill(int(workers.stdout.split()[-1]), signal.SIGKILL)
+    out, err = proc.communicate(timeout=180)
+    assert proc.returncode == 0, err[-3000:]
+    assert err.count("error: another training process stopped") == 1
+    assert "resuming dcgan from step-00000020" in err
+    assert [r["step"] for r in metrics_rows(run_dir)] == list(range(1, 61))

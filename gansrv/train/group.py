@@ -6,6 +6,7 @@ trainer."""
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -70,8 +71,18 @@ def setup(device: str) -> Group | None:
     else:
         backend, where = "gloo", torch.device("cpu")
     if not dist.is_initialized():
-        dist.init_process_group(backend)
+        dist.init_process_group(backend, store=_attempt_store(dist, rank, world), rank=rank,
+                                world_size=world)
     return Group(rank, world, local, backend, where)
+
+
+def _attempt_store(dist: Any, rank: int, world: int) -> Any:
+    """torchrun's store, under a prefix of its own per restart: after ``--max-restarts`` relaunched
+    the job, the keys of the failed attempt were still there (tried on torch 2.13, --standalone:
+    gloo connected to the dead process's address and failed)."""
+    store, _, _ = next(dist.rendezvous("env://", rank, world))
+    attempt = os.environ.get("TORCHELASTIC_RESTART_COUNT", "0")
+    return dist.PrefixStore(f"gansrv/attempt-{attempt}/", store)
 
 
 def teardown(group: Group | None) -> None:
@@ -89,7 +100,8 @@ def comm(fn: Callable[[], Any]) -> Any:
     try:
         return fn()
     except (RuntimeError, dist.DistError) as exc:
-        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:160]
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        first = re.sub(r"^\[[^\]]*\]\s*", "", first).split(". ")[0][:120]  # no source path
         raise LostPeer(f"another training process stopped ({first}); relaunch with --resume "
                        f"to continue from the last checkpoint") from None
 
