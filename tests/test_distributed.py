@@ -180,3 +180,13 @@ def test_a_killed_process_is_restarted_by_torchrun_and_the_run_resumes(tmp_path)
     assert err.count("error: another training process stopped") == 1
     assert "resuming dcgan from step-00000020" in err
     assert [r["step"] for r in metrics_rows(run_dir)] == list(range(1, 61))
+
+
+@pytest.mark.parametrize("precision", ["bf16", "fp16"])
+def test_reduced_precision_needs_cuda(tmp_path, precision):
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA: bf16 would train")
+    result = run("train", "dcgan", "--precision", precision, "--steps", 1, "--out", tmp_path / "r",
+                 expect=None)
+    assert "needs a CUDA device" in one_line_error(result)
+    assert not (tmp_path / "r").exists()

@@ -25,7 +25,7 @@ from gansrv.family import Family
 from gansrv.kinds import Kind
 from gansrv.step import StepContext
 from gansrv.train import checkpoint as ckpt
-from gansrv.train import pictures
+from gansrv.train import pictures, precision
 from gansrv.train.context import BatchStream
 from gansrv.train.options import TrainOptions
 
@@ -88,6 +88,7 @@ class Trainer:
         self.total_steps, self.total_seconds, self.log = total_steps, total_seconds, log
         self.device = pick_device(opts.device)
         set_determinism(self.device, opts.deterministic)
+        precision.check(self.device, opts.precision)
         self.spec: DataSpec = data.spec()
         torch.manual_seed(opts.seed)
         self.modules = {k: m.to(self.device) for k, m in family.build(config, self.spec).items()}
@@ -274,7 +275,8 @@ class Trainer:
             while self.total_steps is None or self.ctx.step < self.total_steps:
                 t0 = time.perf_counter()
                 batch = self.ctx.next_batch()
-                losses = self.family.train_step(batch, self.ctx)
+                with precision.autocast(self.device, self.opts.precision):
+                    losses = self.family.train_step(batch, self.ctx)
                 dt = time.perf_counter() - t0
                 losses, dt = self._agree(losses, dt, interrupt)
                 self._record(losses)

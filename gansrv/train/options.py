@@ -80,6 +80,10 @@ class TrainOptions:
               "exact. --no-deterministic lets cuDNN/cuBLAS use faster atomics. CPU runs are "
               "deterministic either way.")
 
+    precision: str = engine_option(
+        "fp32", "Arithmetic of the training steps: bf16 (CUDA autocast) or fp32 (the default, "
+                "and the only one on CPU; resume is exact in fp32).",
+        choices=("fp32", "bf16", "fp16"))
     nproc: int = engine_option(
         1, "Train with N processes on this machine: launches 'torchrun --standalone "
            "--nproc-per-node N' with this command (a resume needs the run's own N).",
