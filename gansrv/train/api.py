@@ -141,7 +141,7 @@ def _resume(family: Family, opts: TrainOptions, named: dict | None, log,
                         log_every=t["log_every"], keep_checkpoints=t["keep_checkpoints"],
                         progress=opts.progress, max_seconds=opts.max_seconds,
                         deterministic=t.get("deterministic", True),
-                        precision=t.get("precision", "fp32"),
+                        precision=t.get("precision", "fp32"), sync_bn=t.get("sync_bn", False),
                         labels_per_class=t.get("labels_per_class"), labelled=t.get("labelled"),
                         label_seed=t.get("label_seed"))
     data = semi.apply(family, _load_data(family, config, kept, named), kept)

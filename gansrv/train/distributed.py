@@ -112,6 +112,8 @@ class DistributedTrainer(Trainer):
             self.ctx.labelled = ShardedStream(self.ctx.labelled, group)
         self.ctx.generator.manual_seed(self.opts.seed + 1 + group.rank * NOISE_SEED_STRIDE)
         self.ctx.reducer = self._mean
+        if self.opts.sync_bn:
+            self._sync_batchnorm()
         self._broadcast_modules()
         for opt in self.optimizers.values():
             opt.register_step_pre_hook(self._sync_grads)
@@ -141,6 +143,15 @@ class DistributedTrainer(Trainer):
             for g in same:
                 g.copy_(flat[at:at + g.numel()].view_as(g))
                 at += g.numel()
+
+    def _sync_batchnorm(self) -> None:
+        """--sync-bn: torch's SyncBatchNorm in place of every BatchNorm (same parameters, same
+        checkpoint keys). torch syncs only CUDA inputs, so CPU refuses. Not run here (no GPU)."""
+        if self.device.type != "cuda":
+            raise UserError("--sync-bn needs CUDA (torch synchronizes BatchNorm only on GPUs); on "
+                            "CPU the running statistics are averaged at every checkpoint")
+        for role, net in self.modules.items():
+            self.modules[role] = torch.nn.SyncBatchNorm.convert_sync_batchnorm(net)
 
     def _mean(self, value: float) -> float:
         import torch.distributed as dist

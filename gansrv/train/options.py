@@ -84,6 +84,10 @@ class TrainOptions:
         "fp32", "Arithmetic of the training steps: bf16 (CUDA autocast) or fp32 (the default, "
                 "and the only one on CPU; resume is exact in fp32).",
         choices=("fp32", "bf16", "fp16"))
+    sync_bn: bool = engine_option(
+        False, "Several processes on CUDA: synchronized BatchNorm (batch statistics over the "
+               "global batch, not each process's slice). Without it the running statistics are "
+               "averaged before every grid and checkpoint.")
     nproc: int = engine_option(
         1, "Train with N processes on this machine: launches 'torchrun --standalone "
            "--nproc-per-node N' with this command (a resume needs the run's own N).",
