@@ -44,7 +44,9 @@ def train(family: Family, config: Any, opts: TrainOptions, named: dict | None = 
     torchrun, every process calls this and they train the one run together."""
     group = distributed.setup(opts.device)
     try:
-        return _train(family, config, opts, named, distributed.main_log(group, log), group)
+        summary = _train(family, config, opts, named, distributed.main_log(group, log), group)
+        distributed.barrier(group)  # no process leaves while another still writes or talks
+        return summary
     finally:
         distributed.teardown(group)
 

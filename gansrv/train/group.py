@@ -85,6 +85,13 @@ def _attempt_store(dist: Any, rank: int, world: int) -> Any:
     return dist.PrefixStore(f"gansrv/attempt-{attempt}/", store)
 
 
+def barrier(group: Group | None) -> None:
+    if group is not None:
+        import torch.distributed as dist
+
+        comm(dist.barrier)
+
+
 def teardown(group: Group | None) -> None:
     if group is not None:
         import torch.distributed as dist
