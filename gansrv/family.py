@@ -95,7 +95,8 @@ class Family:
     :meth:`resolve_config` (once before config.json is written), :meth:`validate` (before training),
     :meth:`kind_for`, :meth:`image_size`, :meth:`data_form` and :meth:`direction` (what the data
     is and how it is loaded), :meth:`takes_noise` and :meth:`latent_dim` (the sample grids'
-    noise and the export metadata), :meth:`sample` (the training grids, every ``--sample-every``).
+    noise and the export metadata), :meth:`sample` (the training grids, every ``--sample-every``),
+    :meth:`multiprocess` (before a run of several torchrun processes: may it train so).
 
     **Config fields the core reads by name** (only through the defaults of the hooks above, so a
     family that overrides a hook need not have the field): ``conditional`` (:meth:`kind_for`),
