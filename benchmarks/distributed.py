@@ -1,9 +1,10 @@
 """Multi-process training: speed at 1 and 2 processes, and cgan's quality at 2 vs 1.
 
 Speed: ``gansrv train cgan`` on MNIST-8k for ``--steps`` steps at global batch ``--batch-size``,
-once alone and once with ``--nproc 2`` (torchrun, gloo on CPU, one thread per process as torchrun
-sets); steps/s and images/s over the engine's training clock (the last metrics row's ``time``:
-steps only, not start-up), plus the wall-clock time of the whole command.
+alone (with torch's default threads, and with one thread) and with ``--nproc 2`` (torchrun, gloo
+on CPU, one thread per process as torchrun sets); steps/s and images/s over the engine's training
+clock (the last metrics row's ``time``: steps only, not start-up), plus the wall-clock time of the
+whole command. The quality runs' rows carry the same speed figures over their longer runs.
 
 Quality: for each seed of ``--seeds``, cgan trained ``--quality-steps`` steps at the same global
 batch with 1 and with 2 processes, exported, and scored by ``gansrv eval`` (FID and CAS on the
@@ -12,7 +13,7 @@ of the 1-process ones (a 2-process run is not bit-identical to a 1-process one: 
 process, BatchNorm over half batches).
 
     python benchmarks/distributed.py                      # the full benchmark (tens of minutes)
-    python benchmarks/distributed.py --steps 60 --quality-steps 300 --seeds 0 --n 500   # small
+    python benchmarks/distributed.py --steps 100 --quality-steps 0        # speed only
     python benchmarks/distributed.py -- --device cuda     # args after -- go to 'gansrv train'
 """
 
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shlex
 import statistics
 import sys
@@ -44,7 +46,24 @@ PROCS = (1, 2)
 
 
 def train(out: Path, procs: int, steps: int, batch: int, seed: int, data: Path,
-          extra: list[str]) -> dict[str, Any]:
+          extra: list[str], threads: int | None = None) -> dict[str, Any]:
+    """One cgan run; ``threads``: OMP_NUM_THREADS of a 1-process run (torchrun sets 1 per worker;
+    None keeps torch's default)."""
+    old = os.environ.get("OMP_NUM_THREADS")
+    if threads is not None:
+        os.environ["OMP_NUM_THREADS"] = str(threads)
+    try:
+        row = _train(out, procs, steps, batch, seed, data, extra)
+    finally:
+        if threads is not None:
+            os.environ.pop("OMP_NUM_THREADS") if old is None else os.environ.update(
+                OMP_NUM_THREADS=old)
+    row["threads"] = threads or (1 if procs > 1 else "default")
+    return row
+
+
+def _train(out: Path, procs: int, steps: int, batch: int, seed: int, data: Path,
+           extra: list[str]) -> dict[str, Any]:
     args = ["train", "cgan", "--data", str(data), "--limit", str(TRAIN_COUNT), "--steps", str(steps),
             "--batch-size", str(batch), "--seed", str(seed), "--out", str(out), "--no-progress",
             "--sample-every", "0", "--checkpoint-every", "0", "--log-every", "10", *extra]
@@ -99,13 +118,15 @@ def main(argv: list[str] | None = None) -> int:
                                                                        *sys.argv[1:]])}
     with tempfile.TemporaryDirectory(prefix="gansrv-dist-") as tmp:
         root = Path(tmp)
-        speed = [train(root / f"speed-{n}", n, args.steps, args.batch_size, 0, args.data, extra)
-                 for n in PROCS]
+        # 1 process with torch's threads, 1 process with one thread, N processes of one thread
+        plan = [(1, None), (1, 1), *((n, None) for n in PROCS if n > 1)]
+        speed = [train(root / f"speed-{n}-{t}", n, args.steps, args.batch_size, 0, args.data,
+                       extra, t) for n, t in plan]
         result["speed"] = speed
-        print("\nprocs  steps  train s  steps/s  images/s  wall s")
+        print("\nprocs  threads  steps  train s  steps/s  images/s  wall s")
         for r in speed:
-            print(f"{r['procs']:>5}  {r['steps']:>5}  {r['train_seconds']:>7}  {r['steps_per_s']:>7}"
-                  f"  {r['images_per_s']:>8}  {r['wall_seconds']:>6}")
+            print(f"{r['procs']:>5}  {r['threads']!s:>7}  {r['steps']:>5}  {r['train_seconds']:>7}"
+                  f"  {r['steps_per_s']:>7}  {r['images_per_s']:>8}  {r['wall_seconds']:>6}")
         quality: list[dict[str, Any]] = []
         for seed in [int(s) for s in args.seeds.split(",") if s.strip()] if args.quality_steps else []:
             for n in PROCS:
