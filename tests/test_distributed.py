@@ -190,3 +190,14 @@ def test_reduced_precision_needs_cuda(tmp_path, precision):
                  expect=None)
     assert "needs a CUDA device" in one_line_error(result)
     assert not (tmp_path / "r").exists()
+
+
+def test_a_time_budget_stops_both_processes_after_the_same_step(tmp_path):
+    """--max-seconds: the processes average their step times, so they agree on when the budget is
+    spent and end on one checkpoint (a disagreement would hang one of them in a collective)."""
+    run_dir = tmp_path / "run"
+    done = torchrun(*train_args("dcgan"), "--steps", 100000, "--max-seconds", 1, "--out", run_dir)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "time budget: step" in done.stdout
+    step = _assert_intact(run_dir)
+    assert metrics_rows(run_dir)[-1]["time"] >= 1.0 and step < 100000
