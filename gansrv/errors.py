@@ -6,6 +6,8 @@ escapes is a bug and is reported as such.
 
 from __future__ import annotations
 
+import os
+
 import click
 
 
@@ -15,4 +17,6 @@ class UserError(click.ClickException):
     exit_code = 2
 
     def show(self, file=None) -> None:  # noqa: D102 - click's API
+        if int(os.environ.get("WORLD_SIZE", "1") or 1) > 1 and os.environ.get("RANK", "0") != "0":
+            return  # under torchrun every process fails alike: only process 0 says why
         click.echo(f"error: {self.format_message()}", err=True, file=file)

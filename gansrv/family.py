@@ -95,7 +95,8 @@ class Family:
     :meth:`resolve_config` (once before config.json is written), :meth:`validate` (before training),
     :meth:`kind_for`, :meth:`image_size`, :meth:`data_form` and :meth:`direction` (what the data
     is and how it is loaded), :meth:`takes_noise` and :meth:`latent_dim` (the sample grids'
-    noise and the export metadata), :meth:`sample` (the training grids, every ``--sample-every``).
+    noise and the export metadata), :meth:`sample` (the training grids, every ``--sample-every``),
+    :meth:`multiprocess` (before a run of several torchrun processes: may it train so).
 
     **Config fields the core reads by name** (only through the defaults of the hooks above, so a
     family that overrides a hook need not have the field): ``conditional`` (:meth:`kind_for`),
@@ -179,6 +180,13 @@ class Family:
 
     def validate(self, config: Any, data: DataSpec) -> None:
         """Raise :class:`gansrv.errors.UserError` if this config cannot train on this data."""
+
+    def multiprocess(self, config: Any) -> str | None:
+        """Why this config cannot train under several processes (torchrun) yet, or None when it
+        can. The engine averages gradients and BatchNorm statistics; what a step keeps per process
+        in ``ctx.state`` it cannot merge, so a family that keeps such state says so here (one
+        ``error:`` line before anything starts) until it syncs it."""
+        return None
 
     def build(self, config: Any, data: DataSpec) -> dict[str, nn.Module]:
         """Create the networks, by role name (``G``, ``D``, ...). Weights are the family's to init.

@@ -9,7 +9,7 @@ exactly. Light at import (torch only when a step runs), like every contract modu
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
@@ -47,6 +47,15 @@ class StepContext:
     step: int = 0
     state: dict[str, Any] = field(default_factory=dict)
     labelled: BatchSource | None = None
+    # set by the engine in a torchrun job: a number -> its mean over the processes (see `mean`)
+    reducer: Callable[[float], float] | None = None
+
+    def mean(self, value: float) -> float:
+        """``value`` averaged over the processes of a torchrun job, as is when training alone. For a
+        batch statistic that steers training and lives in ``state`` (ADA's r_t, BEGAN's balance):
+        each process sees a slice of the batch, and this gives every one the global batch's value
+        (the slices are equal), so they all keep the same state. Every process must call it."""
+        return float(value) if self.reducer is None else self.reducer(float(value))
 
     def randn(self, *shape: int) -> torch.Tensor:
         import torch

@@ -156,15 +156,44 @@ def _run_training(family: Family, fields: dict[str, Any], common: dict[str, Any]
     except (TypeError, ValueError) as exc:
         raise UserError(f"{family.name}: invalid setting ({exc})") from None
     opts = TrainOptions(**{**common, "data": tuple(common["data"])})
+    if _launched(family, config, opts):
+        return
     named = {name: loader for name, (loader, _) in registry().datasets.items()}
-    summary = run_train(family, config, opts, named=named,
-                        log=lambda m: click.echo(m, err=True))
-    click.echo(f"{summary['reason']}: step {summary['step']} in {summary['elapsed']:.1f}s; "
-               f"checkpoint {summary['checkpoint']}; samples {summary['grid']}")
-    if summary["reason"] == "interrupted":
-        click.echo(f"interrupted: resume with 'gansrv train {family.name} --resume "
-                   f"{summary['checkpoint'].rsplit('/checkpoints/', 1)[0]}'", err=True)
-        raise click.exceptions.Exit(130)
+    from gansrv.cli.launch import report_status
+    from gansrv.train.group import is_main
+
+    with report_status():
+        summary = run_train(family, config, opts, named=named,
+                            log=lambda m: click.echo(m, err=True))
+        if is_main():  # under torchrun, process 0 speaks for all
+            click.echo(f"{summary['reason']}: step {summary['step']} in "
+                       f"{summary['elapsed']:.1f}s; checkpoint {summary['checkpoint']}; "
+                       f"samples {summary['grid']}")
+        if summary["reason"] == "interrupted":
+            if is_main():
+                click.echo(f"interrupted: resume with 'gansrv train {family.name} --resume "
+                           f"{summary['checkpoint'].rsplit('/checkpoints/', 1)[0]}'", err=True)
+            raise click.exceptions.Exit(130)
+
+
+def _launched(family: Family, config: Any, opts: Any) -> bool:
+    """--nproc N > 1 outside torchrun: run this command under torchrun and end with its code."""
+    from gansrv.train.group import check_family, env_world
+
+    if opts.nproc <= 1:
+        return False
+    if env_world() > 1:
+        if opts.nproc != env_world():
+            raise UserError(f"--nproc {opts.nproc} under a torchrun job of {env_world()} "
+                            f"processes; torchrun sets the count")
+        return False
+    from gansrv.cli.launch import command_args, torchrun
+
+    check_family(opts.nproc, family, config)  # refuse in one line, before N processes start
+    code = torchrun(family.name, opts.nproc, command_args(click.get_current_context()))
+    if code:
+        raise click.exceptions.Exit(code)
+    return True
 
 
 class TrainGroup(click.Group):

@@ -155,6 +155,8 @@ def observe(ctx: Any, real_out: torch.Tensor, centre: float | torch.Tensor = 0.0
     if not adaptive(ctx):
         return {P_KEY: 1.0}
     signal = float((real_out.detach() - centre).sign().mean())
+    mean = getattr(ctx, "mean", None)  # StepContext.mean: the global batch's value under torchrun
+    signal = signal if mean is None else mean(signal)
     total = float(ctx.state.get(SUM_KEY, 0.0)) + signal
     count = int(ctx.state.get(COUNT_KEY, 0)) + 1
     p = float(ctx.state.get(P_KEY, 0.0))

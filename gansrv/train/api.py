@@ -12,6 +12,7 @@ from gansrv.errors import UserError
 from gansrv.family import Family, Kind, check_config
 from gansrv.kinds import DataForm
 from gansrv.train import checkpoint as ckpt
+from gansrv.train import group as distributed
 from gansrv.train import rundir, semi
 from gansrv.train.options import DEFAULT_STEPS, TrainOptions, check_options
 
@@ -39,38 +40,68 @@ def _load_data(family: Family, config: Any, opts: TrainOptions, named: dict | No
 
 def train(family: Family, config: Any, opts: TrainOptions, named: dict | None = None,
           log=print) -> dict[str, Any]:
-    """Train a new run into opts.out, or continue opts.resume; returns a summary dict."""
-    from gansrv.train.engine import Trainer, pick_device
+    """Train a new run into opts.out, or continue opts.resume; returns a summary dict. Under
+    torchrun, every process calls this and they train the one run together."""
+    group = distributed.setup(opts.device)
+    try:
+        summary = _train(family, config, opts, named, distributed.main_log(group, log), group)
+        distributed.barrier(group)  # no process leaves while another still writes or talks
+        return summary
+    finally:
+        distributed.teardown(group)
+
+
+def _make_trainer(group: distributed.Group | None, *args: Any, **kw: Any):
+    if group is None:
+        from gansrv.train.engine import Trainer
+
+        return Trainer(*args, **kw)
+    from gansrv.train.distributed import DistributedTrainer
+
+    return DistributedTrainer(group, *args, **kw)
+
+
+def _train(family: Family, config: Any, opts: TrainOptions, named: dict | None, log,
+           group: distributed.Group | None) -> dict[str, Any]:
+    from gansrv.train.engine import pick_device
 
     check_options(opts)
+    opts = distributed.restarted(group, opts)
     if opts.tensorboard:  # before any run dir is made: a missing package is one line, nothing on disk
         from gansrv.train.tensorboard import require_tensorboard
 
         require_tensorboard()
     if opts.resume:
-        return _resume(family, opts, named, log)
+        return _resume(family, opts, named, log, group)
     check_config(config)
+    distributed.check_family(distributed.world_of(group), family, config)
     semi.check_request(family, opts)
     family.validate(config, None)
     data = semi.apply(family, _load_data(family, config, opts, named), opts)
     config = family.resolve_config(config, data.spec())
     family.validate(config, data.spec())
+    distributed.check_family(distributed.world_of(group), family, config)
     pick_device(opts.device)
-    out = Path(opts.out) if opts.out else rundir.default_out(family.name)
+    # under torchrun: process 0 names the run directory (a default one has the time in it)
+    out = distributed.broadcast(group, Path(opts.out) if opts.out else
+                                rundir.default_out(family.name))
     total = opts.step_limit(len(data)) if opts.given_length() else DEFAULT_STEPS
-    rundir.prepare_new(out)
+    distributed.on_main(group, rundir.prepare_new, out)
     try:
-        trainer = Trainer(family, config, data, opts, out, total, log,
-                          total_seconds=opts.max_seconds)
+        trainer = _make_trainer(group, family, config, data, opts, out, total, log,
+                                total_seconds=opts.max_seconds)
         chosen = None if data.labelled is None else data.labelled.tolist()
-        rundir.write_config(out, family.name, config, opts, trainer.spec, total, opts.max_seconds,
-                            chosen)
+        distributed.on_main(group, rundir.write_config, out, family.name, config, opts,
+                            trainer.spec, total, opts.max_seconds, chosen,
+                            processes=distributed.world_of(group))
     except BaseException:
-        shutil.rmtree(out, ignore_errors=True)  # nothing half-made is left behind
+        if group is None or group.main:
+            shutil.rmtree(out, ignore_errors=True)  # nothing half-made is left behind
         raise
+    procs = "" if group is None else f" x {group.world} processes ({group.backend})"
     log(f"training {family.name} on {data.source} ({len(data)} images, "
-        f"{trainer.spec.size}px) for {_plan_text(total, opts.max_seconds)} on {trainer.device} "
-        f"-> {out}")
+        f"{trainer.spec.size}px) for {_plan_text(total, opts.max_seconds)} on {trainer.device}"
+        f"{procs} -> {out}")
     return trainer.run()
 
 
@@ -99,9 +130,8 @@ def _resumed_plan(opts: TrainOptions, kept: TrainOptions, dataset_size: int, ela
     return steps, seconds
 
 
-def _resume(family: Family, opts: TrainOptions, named: dict | None, log) -> dict[str, Any]:
-    from gansrv.train.engine import Trainer
-
+def _resume(family: Family, opts: TrainOptions, named: dict | None, log,
+            group: distributed.Group | None) -> dict[str, Any]:
     run_dir = Path(opts.resume)
     saved = rundir.read_config(run_dir)
     if saved["family"] != family.name:
@@ -109,12 +139,15 @@ def _resume(family: Family, opts: TrainOptions, named: dict | None, log) -> dict
                         f"'gansrv train {saved['family']} --resume {run_dir}'")
     config = family.saved_config(saved["config"])
     t = saved["train"]
+    distributed.check_resume(group, t, run_dir)
+    distributed.check_family(distributed.world_of(group), family, config)
     kept = TrainOptions(data=tuple(t["data"]), limit=t.get("limit"), batch_size=t["batch_size"],
                         seed=t["seed"], device=opts.device, out=str(run_dir),
                         sample_every=t["sample_every"], checkpoint_every=t["checkpoint_every"],
                         log_every=t["log_every"], keep_checkpoints=t["keep_checkpoints"],
                         progress=opts.progress, max_seconds=opts.max_seconds,
                         deterministic=t.get("deterministic", True),
+                        precision=t.get("precision", "fp32"), sync_bn=t.get("sync_bn", False),
                         labels_per_class=t.get("labels_per_class"), labelled=t.get("labelled"),
                         label_seed=t.get("label_seed"),
                         tensorboard=opts.tensorboard or t.get("tensorboard", False),
@@ -125,7 +158,7 @@ def _resume(family: Family, opts: TrainOptions, named: dict | None, log) -> dict
         raise UserError(f"the data at {', '.join(kept.data)} changed since {run_dir} started "
                         f"(fingerprint {fingerprint[:12]} vs {saved['data']['fingerprint'][:12]})")
     last = ckpt.latest_checkpoint(run_dir)
-    trainer = Trainer(family, config, data, kept, run_dir, None, log)
+    trainer = _make_trainer(group, family, config, data, kept, run_dir, None, log)
     if last is not None:
         trainer.restore(last)
     steps, seconds = _resumed_plan(opts, kept, len(data), trainer.elapsed, t)
@@ -137,7 +170,8 @@ def _resume(family: Family, opts: TrainOptions, named: dict | None, log) -> dict
         raise UserError(f"{run_dir} has used its time budget ({seconds:g} s of training) at step "
                         f"{at}; pass --max-seconds S to train S seconds more, or --steps N")
     trainer.total_steps, trainer.total_seconds = steps, seconds
-    rundir.save_plan(run_dir, steps, seconds)  # a later plain --resume continues to this plan
+    # a later plain --resume continues to this plan
+    distributed.on_main(group, rundir.save_plan, run_dir, steps, seconds)
     plan = _plan_text(steps, seconds, trainer.elapsed)
     if last is None:  # killed before its first checkpoint: the seeded start is the same as then
         log(f"{run_dir} has no checkpoint yet: starting it over from step 0 for {plan}")

@@ -32,9 +32,13 @@ class BatchStream:
             self._perm, self._epoch = torch.randperm(len(self.images), generator=gen), epoch
         return self._perm
 
-    def next(self) -> tuple[torch.Tensor, torch.Tensor | None]:
+    def _indices(self) -> torch.Tensor:
+        """The dataset indices of the next batch (a process of a torchrun job takes its slice)."""
         epoch, pos = divmod(self.consumed, self.per_epoch)
-        idx = self._order(epoch)[pos * self.batch_size:(pos + 1) * self.batch_size]
+        return self._order(epoch)[pos * self.batch_size:(pos + 1) * self.batch_size]
+
+    def next(self) -> tuple[torch.Tensor, torch.Tensor | None]:
+        idx = self._indices()
         self.consumed += 1
         x = self._pixels(self.images[idx])
         if self.targets is not None:

@@ -1,7 +1,7 @@
 """The training loop. It knows no family: it builds what the family asks for and calls its hooks.
 
-Written around a single device; a distributed launcher would wrap ``_place`` (module placement)
-and ``BatchStream`` (sharding by rank) and gate writes on the main rank, without touching families.
+Written around a single process; under torchrun, :mod:`gansrv.train.distributed` subclasses the
+trainer (sharded batches, gradient sync, one writer, shared stop decisions) without touching families.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from gansrv.family import Family
 from gansrv.kinds import Kind
 from gansrv.step import StepContext
 from gansrv.train import checkpoint as ckpt
-from gansrv.train import pictures
+from gansrv.train import pictures, precision
 from gansrv.train.compile import apply as compile_modules
 from gansrv.train.context import BatchStream
 from gansrv.train.options import TrainOptions
@@ -89,6 +89,7 @@ class Trainer:
         self.total_steps, self.total_seconds, self.log = total_steps, total_seconds, log
         self.device = pick_device(opts.device)
         set_determinism(self.device, opts.deterministic)
+        precision.check(self.device, opts.precision)
         self.spec: DataSpec = data.spec()
         torch.manual_seed(opts.seed)
         self.modules = {k: m.to(self.device) for k, m in family.build(config, self.spec).items()}
@@ -261,6 +262,14 @@ class Trainer:
         self.acc, self.acc_n = {}, 0
         return means
 
+    def _interrupt(self):
+        return _graceful_interrupt()
+
+    def _agree(self, losses: dict[str, float], dt: float,
+               interrupt: dict[str, bool]) -> tuple[dict[str, float], float]:
+        """What all processes of a job decide together (gansrv.train.distributed); alone: as is."""
+        return losses, dt
+
     def _due(self, every: int) -> bool:
         return every > 0 and self.ctx.step % every == 0
 
@@ -273,14 +282,16 @@ class Trainer:
             from gansrv.train.tensorboard import TensorBoardLog
 
             self.tb = TensorBoardLog(self.out, self.ctx.step, {**asdict(self.config), **asdict(self.opts)})
-        with _graceful_interrupt() as interrupt:
+        with self._interrupt() as interrupt:
             while self.total_steps is None or self.ctx.step < self.total_steps:
                 t0 = time.perf_counter()
                 batch = self.ctx.next_batch()
-                losses = self.family.train_step(batch, self.ctx)
+                with precision.autocast(self.device, self.opts.precision):
+                    losses = self.family.train_step(batch, self.ctx)
+                dt = time.perf_counter() - t0
+                losses, dt = self._agree(losses, dt, interrupt)
                 self._record(losses)
                 self.ctx.step += 1
-                dt = time.perf_counter() - t0
                 self.elapsed += dt
                 bar.update(1)
                 if self._due(self.opts.log_every) or self.ctx.step == self.total_steps:

@@ -88,6 +88,18 @@ class TrainOptions:
                "docs/benchmarks.md). Checkpoints are the same either way; --resume takes it anew.")
     channels_last: bool = engine_option(
         False, "Keep 4-D weights in channels-last memory layout (see --compile).")
+    precision: str = engine_option(
+        "fp32", "Arithmetic of the training steps: bf16 (CUDA autocast) or fp32 (the default, "
+                "and the only one on CPU; resume is exact in fp32).",
+        choices=("fp32", "bf16", "fp16"))
+    sync_bn: bool = engine_option(
+        False, "Several processes on CUDA: synchronized BatchNorm (batch statistics over the "
+               "global batch, not each process's slice). Without it the running statistics are "
+               "averaged before every grid and checkpoint.")
+    nproc: int = engine_option(
+        1, "Train with N processes on this machine: launches 'torchrun --standalone "
+           "--nproc-per-node N' with this command (a resume needs the run's own N).",
+        min=1, max=1024, click_checks=True)
 
     def given_length(self) -> bool:
         """Did the user pass any of --steps/--epochs/--max-seconds (then only those limits apply)?"""

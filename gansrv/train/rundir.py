@@ -38,12 +38,14 @@ def versions() -> dict[str, str]:
 
 def write_config(out: Path, family: str, config: Any, opts: TrainOptions, spec: DataSpec,
                  total_steps: int | None, total_seconds: float | None,
-                 labelled: list[int] | None = None) -> None:
+                 labelled: list[int] | None = None, processes: int = 1) -> None:
     """``train`` keeps the flags as given and the plan they make: ``total_steps`` and
     ``total_seconds`` (training time over all invocations), null where there is no such limit.
     A semi-supervised run with a labelled subset also records it (``labelled``: its size, label
-    seed and the indices of the images whose labels it reads)."""
-    train = {k: v for k, v in asdict(opts).items() if k not in ("resume", "progress")}
+    seed and the indices of the images whose labels it reads). ``processes``: how many torchrun
+    processes train the run (a resume needs as many)."""
+    train = {k: v for k, v in asdict(opts).items() if k not in ("resume", "progress", "nproc")}
+    train["processes"] = processes
     train["data"] = list(opts.data)
     train["total_steps"] = total_steps
     train["total_seconds"] = total_seconds

@@ -106,6 +106,12 @@ class CycleGAN(Family):
             raise UserError(f"--identity-weight needs the same channels in A and B "
                             f"({data.channels} vs {data.target_channels}); pass 0")
 
+    def multiprocess(self, config):
+        if config.pool_size:
+            return ("each process keeps its own pool of past fakes (not synced yet); "
+                    "pass --pool-size 0")
+        return None
+
     def build(self, config, data):
         from gansrv_plugins.cyclegan.models import PatchDiscriminator, ResnetGenerator
 
