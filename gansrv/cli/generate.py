@@ -10,6 +10,7 @@ from pathlib import Path
 
 import click
 
+from gansrv.cli.filter_options import filter_options
 from gansrv.cli.options import progress_option, provider_option
 from gansrv.generate.plan import DEFAULT_LEVEL, MAX_BATCH, MAX_WORKERS
 
@@ -53,11 +54,12 @@ from gansrv.generate.plan import DEFAULT_LEVEL, MAX_BATCH, MAX_WORKERS
               help="Code models: I=LO:HI:STEPS walks continuous code I (from 1) from LO to HI in STEPS "
                    "images per planned image (a row: same noise and categorical code, the other codes "
                    "at --codes or 0); --n/--per-class then count rows.")
+@filter_options
 def generate(model: Path, n: int | None, per_class: int | None, balance_to: tuple[str, ...],
              classes: str | None, out: Path,
              seed: int, truncation: float | None, fmt: str, batch_size: int, shard: str | None,
              overwrite: bool, provider: str, workers: int | None, compression: int, progress: bool,
-             codes: str | None, sweep: str | None) -> None:
+             codes: str | None, sweep: str | None, sample_filter=None) -> None:
     """Generate a dataset: DIR/<class>/<index>.png + metadata.jsonl (or DIR/data.npz).
 
     Resumable (a re-run keeps finished files and gives the same bytes as an uninterrupted run) and
@@ -74,7 +76,7 @@ def generate(model: Path, n: int | None, per_class: int | None, balance_to: tupl
     req = Request(n=n, per_class=per_class, balance_to=balance_to, classes=classes, seed=seed,
                   truncation=truncation, fmt=fmt, batch_size=batch_size, shard=parse_shard(shard),
                   overwrite=overwrite, workers=workers, compression=compression, progress=progress,
-                  codes=codes, sweep=sweep)
+                  codes=codes, sweep=sweep, filter=sample_filter)
     done = generate_dataset(model, out, req, provider,
                             warn=lambda msg: click.echo(f"warning: {msg}", err=True))
     if fmt == "npz":

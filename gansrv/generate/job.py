@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from gansrv.errors import UserError
 from gansrv.generate.plan import MAX_BATCH, MAX_SEED, MAX_WORKERS, Plan, Shard, default_workers
@@ -34,6 +35,7 @@ class Request:
     progress: bool = False
     codes: str | None = None
     sweep: str | None = None
+    filter: Any = None  # a gansrv.generate.filtering.FilterRequest: keep only good samples
 
 
 @dataclass(frozen=True)
@@ -125,6 +127,10 @@ def generate_dataset(model: Path, out: Path, req: Request, provider: str = "auto
     )
     from gansrv.runtime import Generator
 
+    if req.filter is not None:
+        from gansrv.generate.filtered import generate_filtered
+
+        return generate_filtered(model, out, req, provider, warn)
     workers = check_request(req)
     if not model.is_file():
         raise UserError(f"model file not found: {model}")
