@@ -180,3 +180,31 @@ def test_discriminator_of_another_run_is_refused(acgan: Path, tmp_path: Path, ex
                                    f"discriminator={acgan.with_name('ac.discriminator.onnx')}",
                                    expect=2))
     assert "export both from one run" in line
+
+
+EVAL = ("--data", "digits", "--resize", "--train-limit", "1200", "--classifier-epochs", "1",
+        "--n", "200", "--metrics", "fid,class-acc")
+
+
+def test_eval_filter_raises_class_accuracy_and_the_evaluator_filters_too(
+        acgan: Path, tmp_path: Path, evaluator_cache: Path) -> None:
+    run("eval", acgan, *EVAL, "--json", tmp_path / "plain.json")
+    result = run("eval", acgan, *EVAL, "--json", tmp_path / "kept.json", "--filter",
+                 f"classifier={_clf(acgan)}", "--min-confidence", "0.25")
+    plain, kept = (json.loads((tmp_path / f"{n}.json").read_text()) for n in ("plain", "kept"))
+    assert "filter" not in plain and kept["filter"]["kind"] == "classifier"
+    assert kept["n"] == 200 and kept["filter_result"]["kept"] == 200
+    assert kept["class_accuracy"] > plain["class_accuracy"]
+    assert "filter classifier (ac.classifier.onnx): kept 200 of" in result.stdout
+    # the evaluator eval cached is a classifier for --filter as well (its classes by name)
+    (evaluator,) = (evaluator_cache / "evaluators").glob("*.onnx")
+    out = tmp_path / "by-evaluator"
+    generate(acgan, out, "--per-class", "5", "--classes", "0,1,5,9", "--filter",
+             f"classifier={evaluator}", "--min-confidence", "0.1")
+    from gansrv.generate.readers import open_reader
+
+    rows = _rows(out)
+    probs = open_reader(evaluator).probs(_pixels(out, rows))
+    assert len(rows) == 20 and probs[np.arange(20), [r["label"] for r in rows]].min() >= 0.1
+    line = one_line_error(run("eval", _clf(acgan), *EVAL[:5], "--filter", "discriminator", expect=2))
+    assert "classifier graph" in line

@@ -266,3 +266,20 @@ def codes_of(gen: Generator, indices: np.ndarray, seed: int, fixed: np.ndarray |
 
 def describe(filt: Any, tally: Tally) -> str:
     return json.dumps({**filt.identity, **tally.as_dict()})
+
+
+def sample(gen: Generator, req: FilterRequest, n: int, seed: int, batch_size: int,
+           provider: str = "auto") -> tuple[np.ndarray, np.ndarray | None, dict]:
+    """``n`` filtered images in memory, for ``gansrv eval --filter``: uint8 (n, C, H, W), the labels
+    asked for (image i: class i mod K, as unfiltered; None for unconditional models) and the
+    filter's record (identity and acceptance)."""
+    k = gen.info.num_classes if gen.conditional else 0
+    slots = [(i, i % k if k else -1) for i in range(n)]
+    filt = open_filter(req, gen, gen.model.path, seed, None, provider, batch_size)
+    tally, images = Tally(), []
+    for _, batch in search(gen, filt, slots, seed, None, batch_size, tally):
+        images.append(batch)
+    tally.extra = dict(filt.extra)
+    fake = np.ascontiguousarray(np.concatenate(images).transpose(0, 3, 1, 2))
+    labels = np.array([label for _, label in slots], dtype=np.int64) if k else None
+    return fake, labels, {"filter": filt.identity, "filter_result": tally.as_dict()}
