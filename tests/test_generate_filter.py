@@ -208,3 +208,25 @@ def test_eval_filter_raises_class_accuracy_and_the_evaluator_filters_too(
     assert len(rows) == 20 and probs[np.arange(20), [r["label"] for r in rows]].min() >= 0.1
     line = one_line_error(run("eval", _clf(acgan), *EVAL[:5], "--filter", "discriminator", expect=2))
     assert "classifier graph" in line
+
+
+def test_filtered_generate_never_imports_torch(acgan: Path, tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO
+
+    argv = ["generate", str(acgan), "--n", "10", "--no-progress", "--out", str(tmp_path / "d"),
+            "--filter", "discriminator", "--burn-in", "100"]
+    argv2 = ["generate", str(acgan), "--per-class", "2", "--classes", CLASSES, "--no-progress",
+             "--out", str(tmp_path / "c"), "--filter", f"classifier={_clf(acgan)}",
+             "--min-confidence", "0.5"]
+    code = ("import sys\nfrom click.testing import CliRunner\nfrom gansrv.cli import cli\n"
+            f"for argv in ({argv!r}, {argv2!r}):\n"
+            "    r = CliRunner().invoke(cli, argv)\n"
+            "    assert r.exit_code == 0, r.output\n"
+            "print([m for m in ('torch', 'gansrv.train', 'gansrv.export') if m in sys.modules])\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "[]", done.stdout
