@@ -19,7 +19,7 @@ from gansrv.generate.png import DEFAULT_LEVEL
 MANIFEST = "gansrv-dataset.json"
 USAGE = "usage"  # the manifest's advice on training with the set (see usage())
 FORMAT_VERSION = 2  # 2: PNGs encoded by encode_png (zlib), not Pillow: other bytes, same pixels
-_OUR_FILE = re.compile(r"\d{6,}\.png")  # a filtered dataset's indices run past six digits
+_OUR_FILE = re.compile(r"\d{6}\.png|\d{10}\.png")  # ten digits: a filtered set's (generate.filtered)
 NOT_IDENTITY = (USAGE, "filter_result")  # advice, and a filtered run's acceptance (an outcome)
 
 

@@ -2,7 +2,7 @@
 
 Same promises as the unfiltered job (:mod:`gansrv.generate.job`): every input checked before the
 first file, atomic files, resumable, shardable. A planned image (``slot``) is stored under the
-generator index of the candidate it kept (``<class>/<slot * 1000 + attempt>.png``, see
+generator index of the candidate it kept (``<class>/<slot * 1000 + attempt:010d>.png``, see
 :mod:`gansrv.generate.filtering`), so the files themselves say which slots are done and how many
 candidates each one judged: a resumed run needs no side file and gives the same bytes, manifest
 included, as a straight one.
@@ -24,7 +24,7 @@ from gansrv.generate.filtering import ATTEMPTS, Tally, check_filter, codes_of, o
 from gansrv.generate.plan import Plan
 
 RESULT = "filter_result"  # the manifest's record of the acceptance (not identity: see destination)
-_FILE = re.compile(r"(\d{6,})\.png")
+_FILE = re.compile(r"(\d{10})\.png")  # slot * 1000 + attempt < 10**9: always ten digits
 
 
 def generate_filtered(model: Path, out: Path, req, provider: str = "auto",
@@ -71,6 +71,12 @@ def generate_filtered(model: Path, out: Path, req, provider: str = "auto",
     return Outcome(written, len(entries) - written, out / f"metadata{req.shard.suffix}.jsonl")
 
 
+def file_name(plan: Plan, index: int, label: int) -> str:
+    """``<folder>/<index:010d>.png``: ten digits, so the name of a kept sample never looks like
+    an unfiltered dataset's six-digit one (and sorts in index order)."""
+    return f"{plan.folder(label)}/{index:010d}.png"
+
+
 def finished(out: Path, plan: Plan, entries: list[tuple[int, int]]) -> dict[int, int]:
     """slot -> kept generator index, from the whole PNGs on disk; temporary files are removed."""
     from gansrv.generate.png import complete_png
@@ -103,7 +109,7 @@ def write_missing(gen, filt, plan: Plan, out: Path, todo: list[tuple[int, int]],
     count = 0
     for rows, images in search(gen, filt, labels, req.seed, req.truncation, req.batch_size, tally,
                                fixed):
-        names = [plan.file_name(index, label) for _, index, label in rows]
+        names = [file_name(plan, index, label) for _, index, label in rows]
         count += save_pngs(str(out), names, images, req.compression)
         kept.update({slot: index for slot, index, _ in rows})
     return count
@@ -121,6 +127,6 @@ def write_metadata(gen, plan: Plan, out: Path, entries: list[tuple[int, int]], k
     for k, (slot, label) in enumerate(entries):
         row = meta_row(plan, kept[slot], label, req.seed, model_name,
                        None if codes is None else codes[k])
-        row["slot"] = slot
+        row["file_name"], row["slot"] = file_name(plan, kept[slot], label), slot
         lines.append(json.dumps(row))
     atomic.write_text(out / f"metadata{req.shard.suffix}.jsonl", "".join(ln + "\n" for ln in sorted(lines)))
