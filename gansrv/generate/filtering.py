@@ -13,7 +13,6 @@ stops the job: a filter that accepts almost nothing ends with one ``error:`` lin
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -262,10 +261,6 @@ def _sha(path: Path) -> str:
 def codes_of(gen: Generator, indices: np.ndarray, seed: int, fixed: np.ndarray | None) -> np.ndarray | None:
     """The continuous codes of kept samples (code models; None for others)."""
     return None if gen.code_spec is None else codes_for(seed, indices, gen.code_spec, fixed, None)
-
-
-def describe(filt: Any, tally: Tally) -> str:
-    return json.dumps({**filt.identity, **tally.as_dict()})
 
 
 def sample(gen: Generator, req: FilterRequest, n: int, seed: int, batch_size: int,
