@@ -17,6 +17,14 @@ over the metadata's code range, the other codes at 0).
     python benchmarks/quality.py --budget 15 --families cgan,dcgan --n 500 --grid-dir /tmp/q  # smoke
     python benchmarks/quality.py --json docs/quality/quality.json
     python benchmarks/quality.py --families cgan --seeds 0,1,2    # seed-to-seed spread
+    python benchmarks/quality.py --filter classifier --filter discriminator   # + a row per filter
+
+``--filter SPEC`` (repeatable) scores the same export once more per filter, as ``gansrv eval
+--filter SPEC``: ``classifier`` alone means the family's own classifier graph when it exports one,
+else the evaluator the unfiltered eval cached (``--min-confidence``, default 0.9); ``discriminator``
+is rejection sampling with the run's discriminator (exported with ``--with-discriminator``). A row
+per filter follows the family's row; a filter that does not apply (no class to check, no logit, or
+one that accepts almost nothing) gets a row saying so instead of stopping the benchmark.
 """
 
 from __future__ import annotations
@@ -64,14 +72,15 @@ def families(only: str | None) -> list[str]:
 
 
 def train_export_eval(family: str, data: Path, budget: float, n: int, metrics: str, tmp: Path,
-                      grid_dir: Path, seed: int = 0, grid: bool = True) -> dict[str, Any]:
+                      grid_dir: Path, seed: int = 0, grid: bool = True,
+                      filters: tuple[str, ...] = (), min_confidence: float = 0.9) -> list[dict[str, Any]]:
     tag = f"{family}-s{seed}"
     run_dir, model, figures = tmp / f"run-{tag}", tmp / f"{tag}.onnx", tmp / f"{tag}.json"
     commands = [
         ["train", family, "--data", str(data), "--limit", str(TRAIN_COUNT), "--max-seconds", f"{budget:g}",
          "--steps", "1000000", "--seed", str(seed), "--out", str(run_dir), "--no-progress",
          "--sample-every", "0"],
-        ["export", str(run_dir), "-o", str(model)],
+        ["export", str(run_dir), "-o", str(model), *(["--with-discriminator"] if filters else [])],
         ["eval", str(model), "--data", str(data), "--train-limit", str(TRAIN_COUNT), "--n", str(n),
          "--metrics", metrics, "--json", str(figures)],
     ]
@@ -92,7 +101,38 @@ def train_export_eval(family: str, data: Path, budget: float, n: int, metrics: s
     sweeps = save_sweep_grids(model, grid_dir, family) if grid else []
     if sweeps:
         out["sweep_grids"] = [str(p) for p in sweeps]
-    return out
+    rows = [out]
+    for spec in filters:
+        rows.append(filtered_eval(model, data, n, metrics, out, spec, min_confidence))
+    return rows
+
+
+def filtered_eval(model: Path, data: Path, n: int, metrics: str, plain: dict[str, Any], spec: str,
+                  min_confidence: float) -> dict[str, Any]:
+    """The same export scored through ``gansrv eval --filter``; a row that says why when it fails."""
+    import subprocess
+
+    from gansrv.metrics.evaluator import cache_dir
+
+    full = spec
+    if spec == "classifier":
+        own = model.with_name(f"{model.stem}.classifier.onnx")
+        full = f"classifier={own if own.is_file() else cache_dir() / plain['evaluator']}"
+    figures = model.with_name(f"{model.stem}.{spec.split('=')[0]}.json")
+    args = ["eval", str(model), "--data", str(data), "--train-limit", str(TRAIN_COUNT), "--n", str(n),
+            "--metrics", metrics, "--json", str(figures), "--filter", full,
+            "--min-confidence", f"{min_confidence:g}"]
+    print(f"$ {shlex.join([*gansrv_command(), *args])}", flush=True)
+    proc = subprocess.run([*gansrv_command(), *args], capture_output=True, text=True)
+    sys.stdout.write(proc.stdout)
+    base = {k: plain[k] for k in ("family", "steps", "budget", "train_seed", "real_reference_images")
+            if k in plain}
+    tag = spec.split("=")[0]
+    if proc.returncode != 0:
+        why = (proc.stderr.strip().splitlines() or ["failed"])[-1].removeprefix("error: ").split(";")[0]
+        print(f"{plain['family']} + {tag}: {why}")
+        return {**base, "filter_label": tag, "filter_error": why}
+    return {**base, **json.loads(figures.read_text()), "filter_label": tag}
 
 
 def held_out_accuracy(classifier: Path, data: Path) -> float:
@@ -158,6 +198,9 @@ def _fmt(fig: dict[str, Any], key: str, spec: str) -> str:
 def table(results: list[dict[str, Any]]) -> str:
     lines = ["| " + " | ".join(COLUMNS) + " |", "|---|" + "--:|" * (len(COLUMNS) - 1)]
     for f in results:
+        if "filter_error" in f:
+            lines.append(f"| {_label(f)} |" + " – |" * (len(COLUMNS) - 1))
+            continue
         lines.append("| " + " | ".join([
             _label(f), f"{f['budget']:g}", str(f["steps"]), _fmt(f, "fid", ".2f"), _fmt(f, "kid", ".4f"),
             _fmt(f, "precision", ".3f"), _fmt(f, "recall", ".3f"), _fmt(f, "class_accuracy", ".3f"),
@@ -173,9 +216,14 @@ def table(results: list[dict[str, Any]]) -> str:
 
 
 def _label(fig: dict[str, Any]) -> str:
-    """The family, with the training seed when it is not the default 0."""
+    """The family, with the training seed when it is not the default 0, and the filter if any."""
     seed = fig.get("train_seed", 0)
-    return fig["family"] if not seed else f"{fig['family']} (seed {seed})"
+    label = fig["family"] if not seed else f"{fig['family']} (seed {seed})"
+    if "filter_label" in fig:
+        rate = fig.get("filter_result", {}).get("acceptance_rate")
+        label += f" + {fig['filter_label']}" + (f" (kept {rate:.1%})" if rate is not None else
+                                                  f" ({fig.get('filter_error', 'failed')})")
+    return label
 
 
 def code_table(results: list[dict[str, Any]]) -> str:
@@ -208,6 +256,12 @@ def main(argv: list[str] | None = None) -> int:
                    help="Comma list of training seeds; one row per family and seed, grids from the "
                         "first (default: %(default)s).")
     p.add_argument("--json", type=Path, help="Also write every figure to this JSON file.")
+    p.add_argument("--filter", dest="filters", action="append", default=[],
+                   help="Also score each export through gansrv eval --filter SPEC (repeatable): "
+                        "classifier (its own classifier graph, else the cached evaluator), "
+                        "classifier=PATH, or discriminator.")
+    p.add_argument("--min-confidence", type=float, default=0.9,
+                   help="The classifier filter's P (default: %(default)g).")
     args = p.parse_args(argv)
     try:
         seeds = [int(s) for s in args.seeds.split(",")]
@@ -222,8 +276,10 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="gansrv-quality-") as tmp:
         for name in names:
             for i, seed in enumerate(seeds):
-                results.append(train_export_eval(name, args.data, args.budget, args.n, args.metrics,
-                                                 Path(tmp), args.grid_dir, seed, grid=i == 0))
+                results += train_export_eval(name, args.data, args.budget, args.n, args.metrics,
+                                             Path(tmp), args.grid_dir, seed, grid=i == 0,
+                                             filters=tuple(args.filters),
+                                             min_confidence=args.min_confidence)
     finish_machine(info)
     print(f"\nload average at end: {' '.join(map(str, info['loadavg_end'] or []))}; "
           f"held-out: last {results[0]['held_out_images']} images, {args.n} generated per family\n")

@@ -12,6 +12,7 @@ from typing import Any
 
 import click
 
+from gansrv.cli.filter_options import filter_options
 from gansrv.cli.options import provider_option
 
 # (key, label, reference key, format, meaning) of each row of the table on screen
@@ -69,10 +70,11 @@ ROWS = (
               help="Also write every figure to this JSON file (atomically).")
 @click.option("--record", is_flag=True,
               help="Store the figures in the model's metadata (gansrv info shows them).")
+@filter_options
 def eval_command(model: Path, data: tuple[str, ...], train_limit: int | None, test_data: tuple[str, ...],
                  test_limit: int | None, resize: bool, n: int, seed: int, metrics: str, k: int,
                  classifier_epochs: int, batch_size: int, provider: str, real_limit: int | None,
-                 mix: float | None, json_out: Path | None, record: bool) -> None:
+                 mix: float | None, json_out: Path | None, record: bool, sample_filter=None) -> None:
     """Score an exported generator against held-out real images: FID, KID, precision/recall,
     class accuracy, CAS and augmentation gain, each beside its real-data reference.
 
@@ -84,12 +86,15 @@ def eval_command(model: Path, data: tuple[str, ...], train_limit: int | None, te
     from dataclasses import replace
 
     from gansrv import atomic
+    from gansrv.errors import UserError
     from gansrv.extras import require
 
     require("serve", what="gansrv eval")
     from gansrv.runtime import read_info
 
     if read_info(model).kind == "classifier":
+        if sample_filter is not None:
+            raise UserError("--filter filters a generator's samples; this is a classifier graph")
         _eval_classifier(model, data, train_limit, test_data, test_limit, resize, metrics,
                          batch_size, provider, json_out, record)
         return
@@ -102,7 +107,8 @@ def eval_command(model: Path, data: tuple[str, ...], train_limit: int | None, te
     gen = Generator.from_file(model, provider)
     split = fit_to(load_split(data, train_limit, test_data, test_limit), gen.info.image_shape, resize)
     opts = Options(n=n, seed=seed, metrics=wanted, k=k, batch_size=batch_size,
-                   recipe=replace(Recipe(), epochs=classifier_epochs), real_limit=real_limit, mix=mix)
+                   recipe=replace(Recipe(), epochs=classifier_epochs), real_limit=real_limit, mix=mix,
+                   sample_filter=sample_filter)
     figures = evaluate(gen, split, opts, lambda msg: click.echo(msg, err=True))
     _print_table(figures)
     if json_out is not None:
@@ -118,6 +124,10 @@ def _print_table(f: dict[str, Any]) -> None:
     click.echo(f"{f['model']} ({f['family']}): {f['n']} generated (seed {f['seed']}) vs "
                f"{f['held_out_images']} held-out images; evaluator trained on {f['train_images']}, "
                f"{f['evaluator_accuracy']:.2%} on held-out")
+    if "filter" in f:
+        r = f["filter_result"]
+        click.echo(f"filter {f['filter']['kind']} ({f['filter']['model']}): kept {r['kept']} of "
+                   f"{r['candidates']} candidates ({r['acceptance_rate']:.2%})")
     rows = [("metric", "model", "real data", "meaning")]
     for key, label, ref, fmt, meaning in ROWS:
         if key in f:

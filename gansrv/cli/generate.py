@@ -10,6 +10,7 @@ from pathlib import Path
 
 import click
 
+from gansrv.cli.filter_options import filter_options
 from gansrv.cli.options import progress_option, provider_option
 from gansrv.generate.plan import DEFAULT_LEVEL, MAX_BATCH, MAX_WORKERS
 from gansrv.generate.shards import DEFAULT_SHARD_SIZE, MAX_SHARD_SIZE
@@ -72,12 +73,13 @@ from gansrv.generate.shards import DEFAULT_SHARD_SIZE, MAX_SHARD_SIZE
                    "onnxruntime session; the model and --out must be on storage every node sees.")
 @click.option("--address", default=None,
               help="--engine ray: the cluster's HOST:PORT (or auto); default: a local Ray for this run.")
+@filter_options
 def generate(model: Path, n: int | None, per_class: int | None, balance_to: tuple[str, ...],
              classes: str | None, out: Path,
              seed: int, truncation: float | None, fmt: str, batch_size: int, shard: str | None,
              overwrite: bool, provider: str, workers: int | None, compression: int, progress: bool,
              codes: str | None, sweep: str | None, shard_size: int, engine: str,
-             address: str | None) -> None:
+             address: str | None, sample_filter=None) -> None:
     """Generate a dataset: DIR/<class>/<index>.png + metadata.jsonl (or DIR/data.npz, or shard
     files DIR/data-000000.tar / .parquet).
 
@@ -95,7 +97,8 @@ def generate(model: Path, n: int | None, per_class: int | None, balance_to: tupl
     req = Request(n=n, per_class=per_class, balance_to=balance_to, classes=classes, seed=seed,
                   truncation=truncation, fmt=fmt, batch_size=batch_size, shard=resolve_shard(shard),
                   overwrite=overwrite, workers=workers, compression=compression, progress=progress,
-                  codes=codes, sweep=sweep, shard_size=shard_size, engine=engine, address=address)
+                  codes=codes, sweep=sweep, shard_size=shard_size, engine=engine, address=address,
+                  filter=sample_filter)
     done = generate_dataset(model, out, req, provider,
                             warn=lambda msg: click.echo(f"warning: {msg}", err=True))
     if done.tally is not None:

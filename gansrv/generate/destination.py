@@ -19,8 +19,9 @@ from gansrv.generate.png import DEFAULT_LEVEL
 MANIFEST = "gansrv-dataset.json"
 USAGE = "usage"  # the manifest's advice on training with the set (see usage())
 FORMAT_VERSION = 2  # 2: PNGs encoded by encode_png (zlib), not Pillow: other bytes, same pixels
-_OUR_FILE = re.compile(r"\d{6}\.png")
+_OUR_FILE = re.compile(r"\d{6}\.png|\d{10}\.png")  # ten digits: a filtered set's (generate.filtered)
 _OUR_SHARD = re.compile(r"data-\d{6,}\.(tar|parquet)|\..+\.tmp")  # shard files, their temporaries
+NOT_IDENTITY = (USAGE, "filter_result")  # advice, and a filtered run's acceptance (an outcome)
 
 
 def manifest_for(plan: Plan, model: Path, seed: int, truncation: float | None, fmt: str,
@@ -52,7 +53,7 @@ def usage() -> dict:
 def _identity(manifest: object) -> object:
     if not isinstance(manifest, dict):
         return manifest
-    return {k: v for k, v in manifest.items() if k != USAGE}
+    return {k: v for k, v in manifest.items() if k not in NOT_IDENTITY}
 
 
 def check_destination(out: Path, manifest: dict, overwrite: bool, name: str = MANIFEST,
@@ -90,7 +91,8 @@ def clear_dataset(out: Path) -> list[Path]:
     for p in sorted(out.iterdir()):
         if p.is_file() and (p.name == MANIFEST or (p.name.startswith("metadata") and p.suffix == ".jsonl")
                             or (p.name.startswith("data") and p.suffix == ".npz")
-                            or _OUR_SHARD.fullmatch(p.name)):
+                            or _OUR_SHARD.fullmatch(p.name)
+                            or (p.name.startswith("filter") and p.suffix == ".json")):
             p.unlink()
         elif p.is_dir() and not p.is_symlink():
             for f in p.iterdir():

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from gansrv.errors import UserError
 from gansrv.generate.plan import MAX_BATCH, MAX_SEED, MAX_WORKERS, Plan, Shard, default_workers
@@ -38,6 +39,7 @@ class Request:
     shard_size: int = DEFAULT_SHARD_SIZE  # images per file of the shard formats
     engine: str = "local"  # or "ray": one task per shard file (gansrv.generate.ray_engine)
     address: str | None = None  # the Ray cluster (None: a local one for this run)
+    filter: Any = None  # a gansrv.generate.filtering.FilterRequest: keep only good samples
 
 
 @dataclass(frozen=True)
@@ -154,6 +156,10 @@ def generate_dataset(model: Path, out: Path, req: Request, provider: str = "auto
     )
     from gansrv.runtime import Generator
 
+    if req.filter is not None:
+        from gansrv.generate.filtered import generate_filtered
+
+        return generate_filtered(model, out, req, provider, warn)
     workers = check_request(req)
     if not model.is_file():
         raise UserError(f"model file not found: {model}")

@@ -40,6 +40,8 @@ class Options:
     # real_limit real training images, and a mix share of every batch is generated
     real_limit: int | None = None
     mix: float | None = None
+    # keep only the samples a filter accepts (gansrv.generate.filtering.FilterRequest)
+    sample_filter: Any = None
 
 
 def parse_metrics(text: str) -> list[str]:
@@ -89,12 +91,18 @@ def evaluate(gen: Generator, split: Split, opts: Options, log: Log) -> dict[str,
                         f"outnumber --k ({opts.k})")
     _check_low_data(split, opts, metrics)
     evaluator = get_evaluator(split.train, opts.recipe, log)
-    fake, asked = generate(gen, opts.n, opts.seed, opts.batch_size)
+    filtered: dict[str, Any] = {}
+    if opts.sample_filter is not None:
+        from gansrv.generate.filtering import sample
+
+        fake, asked, filtered = sample(gen, opts.sample_filter, opts.n, opts.seed, opts.batch_size)
+    else:
+        fake, asked = generate(gen, opts.n, opts.seed, opts.batch_size)
     out: dict[str, Any] = {
         "model": gen.model.path.name, "family": gen.info.family, "n": opts.n, "seed": opts.seed,
         "train_images": len(split.train), "held_out_images": len(split.test),
         "held_out_fingerprint": split.test.fingerprint(), "metrics": metrics, "skipped": note,
-        "evaluator": evaluator.path.name,
+        "evaluator": evaluator.path.name, **filtered,
     }
     if gen.code_model:  # InfoGAN, MAD-GAN: the categorical code is scored as a clustering
         out.update(run_metrics(evaluator, split, fake, None, metrics, opts, log, codes=asked))
