@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from pathlib import Path
 
+from gansrv import atomic
 from gansrv.digest import sha256_file
 from gansrv.errors import UserError
 from gansrv.generate.plan import Plan
@@ -81,6 +83,18 @@ def check_destination(out: Path, manifest: dict, overwrite: bool, name: str = MA
         raise UserError(f"--out {out} is not empty and holds {what}; choose an empty folder or pass "
                         f"--overwrite")
     return True
+
+
+def open_destination(out: Path, manifest: dict, overwrite: bool,
+                     warn: Callable[[str], None] | None) -> None:
+    """Make ``out`` hold ``manifest``'s dataset: the same one is resumed, another refused or (with
+    --overwrite) cleared first; the manifest is written before any image, so a stopped run resumes."""
+    if check_destination(out, manifest, overwrite):
+        left = clear_dataset(out)
+        if left and warn is not None:
+            warn(f"--overwrite left {len(left)} file(s) gansrv did not write in {out}")
+    out.mkdir(parents=True, exist_ok=True)
+    atomic.write_json(out / MANIFEST, manifest)
 
 
 def clear_dataset(out: Path) -> list[Path]:

@@ -31,7 +31,7 @@ def generate_filtered(model: Path, out: Path, req, provider: str = "auto",
                       warn: Callable[[str], None] | None = None):
     """Write (or resume) the filtered dataset ``req`` asks for; returns a job.Outcome."""
     from gansrv.generate.job import Outcome, check_request, plan_for
-    from gansrv.generate.writer import MANIFEST, check_destination, clear_dataset, manifest_for
+    from gansrv.generate.writer import MANIFEST, manifest_for, open_destination
     from gansrv.runtime import Generator
 
     check_request(req)
@@ -47,12 +47,7 @@ def generate_filtered(model: Path, out: Path, req, provider: str = "auto",
     filt = open_filter(req.filter, gen, model, req.seed, req.truncation, provider, req.batch_size)
     manifest = manifest_for(plan, model, req.seed, req.truncation, req.fmt, req.compression)
     manifest["filter"] = {**filt.identity, "attempts_per_image": ATTEMPTS}
-    if check_destination(out, manifest, req.overwrite):
-        left = clear_dataset(out)
-        if left and warn is not None:
-            warn(f"--overwrite left {len(left)} file(s) gansrv did not write in {out}")
-    out.mkdir(parents=True, exist_ok=True)
-    atomic.write_json(out / MANIFEST, manifest)
+    open_destination(out, manifest, req.overwrite, warn)
     entries = plan.shard(req.shard)
     kept = finished(out, plan, entries)
     tally = Tally()

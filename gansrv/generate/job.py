@@ -145,12 +145,9 @@ def generate_dataset(model: Path, out: Path, req: Request, provider: str = "auto
 
     ``warn`` hears about files ``--overwrite`` left in place (gansrv did not write them).
     """
-    from gansrv import atomic
     from gansrv.generate.writer import (
-        MANIFEST,
-        check_destination,
-        clear_dataset,
         manifest_for,
+        open_destination,
         write_imagefolder,
         write_npz,
     )
@@ -170,12 +167,7 @@ def generate_dataset(model: Path, out: Path, req: Request, provider: str = "auto
         from gansrv.generate import shard_job
 
         manifest = shard_job.prepare(plan, req, manifest)  # e.g. a Ray cluster that does not answer
-    if check_destination(out, manifest, req.overwrite):
-        left = clear_dataset(out)
-        if left and warn is not None:
-            warn(f"--overwrite left {len(left)} file(s) gansrv did not write in {out}")
-    out.mkdir(parents=True, exist_ok=True)
-    atomic.write_json(out / MANIFEST, manifest)
+    open_destination(out, manifest, req.overwrite, warn)
     suffix = req.shard.suffix
     if req.fmt in SHARD_FORMATS:
         tally = shard_job.write(gen, model, provider, plan, req, out, workers)

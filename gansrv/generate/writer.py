@@ -31,6 +31,7 @@ from gansrv.generate.destination import (
     check_destination,
     clear_dataset,
     manifest_for,
+    open_destination,
     usage,
 )
 from gansrv.generate.plan import Plan, Shard
@@ -50,7 +51,7 @@ IN_FLIGHT_BYTES = 256 << 20  # images handed to writers and not yet written, at 
 __all__ = [
     "FORMAT_VERSION", "IN_FLIGHT_BYTES", "MANIFEST", "MIN_TASK_IMAGES", "PROCESS_MIN_IMAGES",
     "PROCESS_WRITERS_FROM", "USAGE", "check_destination", "clear_dataset", "complete_png",
-    "batches", "encode_png", "encode_pngs", "manifest_for", "meta_row", "missing_entries",
+    "batches", "encode_png", "encode_pngs", "manifest_for", "meta_row", "open_destination", "missing_entries",
     "save_pngs", "usage", "write_imagefolder", "write_npz", "writer_pool",
 ]
 

@@ -24,7 +24,6 @@ checkpoint, so resume is exact at the same process count (and refused at another
 from __future__ import annotations
 
 import hashlib
-import signal
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
@@ -34,7 +33,7 @@ import torch
 
 from gansrv.errors import UserError
 from gansrv.train.context import BatchStream
-from gansrv.train.engine import Trainer, TrainingStopped
+from gansrv.train.engine import Trainer, TrainingStopped, stop_signals
 from gansrv.train.group import Group, comm, gather, on_main
 
 NOISE_SEED_STRIDE = 1_000_003  # rank r draws noise from seed + 1 + r * stride; rank 0 as alone
@@ -65,12 +64,8 @@ def _shared_interrupt():
     def handler(signum, frame):
         flag["asked"] = True
 
-    old = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
-    try:
+    with stop_signals(handler):
         yield flag
-    finally:
-        for s, h in old.items():
-            signal.signal(s, h)
 
 
 def _norm_layers(modules: dict[str, torch.nn.Module]) -> list[torch.nn.Module]:

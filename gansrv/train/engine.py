@@ -62,6 +62,17 @@ def set_determinism(device: torch.device, on: bool) -> None:
 
 
 @contextmanager
+def stop_signals(handler):
+    """Ctrl-C and SIGTERM go to ``handler`` inside the block; the old handlers come back after it."""
+    old = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for s, h in old.items():
+            signal.signal(s, h)
+
+
+@contextmanager
 def _graceful_interrupt():
     """First Ctrl-C (or SIGTERM) asks the loop to stop at the next step boundary."""
     flag = {"stop": False}
@@ -71,12 +82,8 @@ def _graceful_interrupt():
             raise KeyboardInterrupt
         flag["stop"] = True
 
-    old = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
-    try:
+    with stop_signals(handler):
         yield flag
-    finally:
-        for s, h in old.items():
-            signal.signal(s, h)
 
 
 class Trainer:
