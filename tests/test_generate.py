@@ -15,6 +15,7 @@ import pytest
 from PIL import Image
 
 from tests.conftest import REPO, generate, one_line_error
+from tests.hf_offline import run_loader
 
 
 def files(root: Path, pattern: str = "*/*.png") -> dict[str, bytes]:
@@ -250,12 +251,7 @@ def test_hugging_face_imagefolder_loads_the_dataset_as_is(cgan: Path, tmp_path: 
         "rows = [{k: v for k, v in r.items() if k != 'image'} | "
         "{'pixels': np.asarray(r['image']).ravel().tolist()} for r in ds]\n"
         "print(json.dumps(rows))\n")
-    env = {**os.environ, "HF_HOME": str(tmp_path / "hf"), "HF_DATASETS_OFFLINE": "1",
-           "HF_HUB_OFFLINE": "1", "HF_DATASETS_DISABLE_PROGRESS_BARS": "1"}
-    proc = subprocess.run([sys.executable, "-c", code, str(out)], capture_output=True, text=True,
-                          env=env, timeout=300)
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    rows = sorted(json.loads(proc.stdout.strip().splitlines()[-1]), key=lambda r: r["index"])
+    rows = sorted(run_loader(code, out, tmp_path), key=lambda r: r["index"])
     assert [(r["index"], r["label"], r["class_name"]) for r in rows] == [
         (0, 3, "3"), (1, 3, "3"), (2, 8, "8"), (3, 8, "8")]
     for r in rows:

@@ -9,9 +9,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +18,7 @@ from PIL import Image
 from gansrv.generate.shards import MAX_SHARD_SIZE
 from gansrv.runtime.generator import Generator
 from tests.conftest import generate as run_generate
+from tests.hf_offline import run_loader
 from tests.test_writer_datasets import NAMES, tiny_generator
 
 SEED = 7
@@ -75,12 +73,7 @@ def hf_rows(builder: str, folder: Path, tmp_path: Path) -> list[dict]:
         "    rows.append(row)\n"
         "print(json.dumps({'features': {k: type(v).__name__ for k, v in ds.features.items()}, "
         "'rows': rows}))\n")
-    env = {**os.environ, "HF_HOME": str(tmp_path / "hf"), "HF_DATASETS_OFFLINE": "1",
-           "HF_HUB_OFFLINE": "1", "HF_DATASETS_DISABLE_PROGRESS_BARS": "1"}
-    proc = subprocess.run([sys.executable, "-c", code, str(folder)], capture_output=True, text=True,
-                          env=env, timeout=300)
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+    return run_loader(code, folder, tmp_path)
 
 
 def test_webdataset_shards_read_by_the_webdataset_package_and_hugging_face(tiny, tmp_path: Path) -> None:
