@@ -53,9 +53,8 @@ def gansrv(*args: Any, json_out: Path | None = None) -> dict[str, Any]:
 def train_run(name: str, seed: int, a, root: Path) -> dict[str, Any]:
     run_dir = root / f"{name}-{seed}"
     subset = [] if name == "ceiling" else ["--labels-per-class", PER_CLASS, "--label-seed", seed]
-    seconds = a.seconds if name == "triplegan" else a.baseline_seconds
     gansrv("train", "triplegan", "--data", a.data, "--limit", TRAIN_COUNT, "--seed", seed, *subset,
-           "--max-seconds", seconds, "--no-progress", "--sample-every", "0", "--checkpoint-every",
+           *budget(name, a), "--no-progress", "--sample-every", "0", "--checkpoint-every",
            "0", "--out", run_dir, *RUNS[name], *a.extra.get(name, []))
     gansrv("export", run_dir, "-o", root / f"{name}-{seed}.onnx")
     acc = gansrv("eval", root / f"{name}-{seed}.classifier.onnx", "--data", a.data, "--train-limit",
@@ -63,6 +62,13 @@ def train_run(name: str, seed: int, a, root: Path) -> dict[str, Any]:
                  json_out=root / f"{name}-{seed}.acc.json")
     rows = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
     return {"error": acc["held_out_error"], "steps": rows[-1]["step"], "seconds": rows[-1]["time"]}
+
+
+def budget(name: str, a) -> list[Any]:
+    """The run's length: a step count (the same work on a busy machine) and/or a time cap."""
+    first = name == "triplegan"
+    steps, seconds = (a.steps, a.seconds) if first else (a.baseline_steps, a.baseline_seconds)
+    return ([] if steps is None else ["--steps", steps]) + (["--max-seconds", seconds] if seconds else [])
 
 
 def eval_data(run_dir: Path, data: Path, root: Path) -> tuple[Path, Path]:
@@ -84,7 +90,7 @@ def generator_figures(seed: int, a, root: Path) -> dict[str, Any]:
     out = root / f"gen-{seed}.json"
     f = gansrv("eval", root / f"triplegan-{seed}.onnx", "--data", train, "--test-data", test,
                "--metrics", "fid,class-acc,cas,aug", "--n", a.gen, "--real-limit", PER_CLASS * 10,
-               "--json", out, json_out=out)
+               *(["--mix", a.mix] if a.mix is not None else []), "--json", out, json_out=out)
     return {k: v for k, v in f.items() if isinstance(v, (int, float, str))}
 
 
@@ -94,6 +100,12 @@ def main() -> None:
     p.add_argument("--label-seeds", default="0,1,2")
     p.add_argument("--seconds", type=float, default=600.0, help="Triple-GAN's training budget.")
     p.add_argument("--baseline-seconds", type=float, default=300.0)
+    p.add_argument("--steps", type=int, default=None,
+                   help="Triple-GAN's length in steps (with --seconds as a cap; --seconds 0: none).")
+    p.add_argument("--baseline-steps", type=int, default=None, help="The baselines' length in steps.")
+    p.add_argument("--mix", type=float, default=None,
+                   help="Share of generated images in every batch of the aug metric (eval's --mix; "
+                        "default: their share of the pool).")
     p.add_argument("--runs", default="triplegan,B1,B2,ceiling")
     p.add_argument("--gen", type=int, default=10_000, help="Generated images for eval and aug.")
     p.add_argument("--extra", action="append", default=[], metavar="RUN=ARGS",
@@ -104,8 +116,9 @@ def main() -> None:
     a.extra = {k: shlex.split(v) for k, v in (e.split("=", 1) for e in a.extra)}
     info = machine_info()
     print_machine(info)
-    results: dict[str, Any] = {"machine": info, "seconds": a.seconds,
-                               "baseline_seconds": a.baseline_seconds, "seeds": {}}
+    results: dict[str, Any] = {"machine": info, "seconds": a.seconds, "steps": a.steps,
+                               "baseline_seconds": a.baseline_seconds,
+                               "baseline_steps": a.baseline_steps, "mix": a.mix, "seeds": {}}
     os.environ.setdefault("OMP_NUM_THREADS", "2")
     with tempfile.TemporaryDirectory(prefix="semi-") as tmp:
         root = Path(tmp)

@@ -30,6 +30,7 @@ class Config:
     c_dropout: float = option(0.3, "Dropout after each of C's conv blocks.", min=0.0, max=0.9)
     lr: float = fields.lr(1e-3, players="G, D and C", note="the authors' value")
     beta1: float = fields.beta1(0.5)
+    beta2: float = fields.beta2(0.999)
     players: str = option("all", "all: the Triple-GAN game; classifier: C alone on its labelled "
                           "pairs and semi-supervised terms (the benchmark's baselines).",
                           choices=("all", "classifier"))
@@ -41,12 +42,16 @@ class Config:
                                    "prediction from uniform) on unlabelled images.", min=0.0, max=100.0)
     ssl_start: int = option(0, "Steps before entropy minimisation and class balance join C's loss "
                             "(0: from the start).", min=0, max=10**8)
-    adversarial_weight: float = option(1.0, "C: weight of its term from D (times alpha).",
+    adversarial_weight: float = option(0.0, "C: weight of its term from D (times alpha; the "
+                                       "paper: 1; 0 measured better at CPU lengths).",
                                        min=0.0, max=100.0)
-    pseudo_weight: float = option(0.1, "C: weight of cross-entropy on G's pairs after --warmup.",
+    pseudo_weight: float = option(0.3, "C: weight of cross-entropy on G's pairs after --warmup "
+                                  "(the paper: 0.1).",
                                   min=0.0, max=100.0)
-    warmup: int = option(1500, "Steps before C learns from G's pairs.", min=0, max=10**8)
-    c_pretrain: int = option(300, "First steps that train C alone (labels are few).",
+    warmup: int = option(2400, "Steps before C learns from G's pairs (G has trained from "
+                         "--c-pretrain on).", min=0, max=10**8)
+    c_pretrain: int = option(2000, "First steps that train C alone on its own terms (labels are "
+                             "few; the authors pre-train C).",
                              min=0, max=10**8)
     shift: int = option(2, "C's inputs are shifted by up to this many pixels (0: off).", min=0, max=8)
     ema: float = fields.ema(0.999, "Decay of the weight average of C that is evaluated and exported.")
@@ -78,7 +83,7 @@ class TripleGAN(Family):
     def optimizers(self, config, modules):
         import torch
 
-        betas = (config.beta1, 0.999)
+        betas = (config.beta1, config.beta2)
         return {k: torch.optim.Adam(modules[k].parameters(), lr=config.lr, betas=betas)
                 for k in ("G", "D", "C")}
 
