@@ -22,6 +22,7 @@ from safetensors.torch import load_file
 
 from gansrv.plugins import registry
 from gansrv.train.checkpoint import STATE, WEIGHTS, latest_checkpoint
+from tests import diverging_plugin
 from tests.conftest import metrics_rows, one_line_error, run
 
 BIN = Path(sys.executable).parent
@@ -201,3 +202,25 @@ def test_a_time_budget_stops_both_processes_after_the_same_step(tmp_path):
     assert "time budget: step" in done.stdout
     step = _assert_intact(run_dir)
     assert metrics_rows(run_dir)[-1]["time"] >= 1.0 and step < 100000
+
+
+def test_a_nan_loss_in_one_process_stops_both_at_one_step(tmp_path):
+    """The loss turns to NaN in process 1 only (tests/diverging_plugin.py, found as an installed
+    plugin): the processes average their losses at every step, so process 0 sees the NaN too; both
+    stop before step 4 is recorded, the step-2 checkpoint is the one kept, the job exits 1 and
+    process 0 says why in one line (before process 1 leaves: torchrun stops the others then)."""
+    env = diverging_plugin.install(tmp_path / "site")
+    run_dir = tmp_path / "run"
+    argv = ["train", "diverging-gan", *registry().families["gan"].smoke_args, *TINY]
+    done = subprocess.run([GANSRV, *argv, "--nproc", "2", "--steps", "10", "--out", str(run_dir)],
+                          capture_output=True, text=True, env=env, timeout=240)
+    assert done.returncode == 1, done.stderr[-3000:]
+    errors = [line for line in done.stderr.splitlines() if line.startswith("error:")]
+    assert errors == [f"error: loss loss_g became nan at step {diverging_plugin.NAN_STEP}; training "
+                      f"stopped (last good checkpoint: {run_dir}/checkpoints/step-00000002)"], errors
+    assert "another training process stopped" not in done.stderr  # nobody waited on a gone peer
+    assert [r["step"] for r in metrics_rows(run_dir)] == [1, 2, 3]  # step 4 recorded by neither
+    assert sorted(p.name for p in (run_dir / "checkpoints").iterdir()) == ["latest", "step-00000002"]
+    state = torch.load(run_dir / "checkpoints" / "step-00000002" / STATE, weights_only=True)
+    assert state["step"] == 2 and len(load_file(latest_checkpoint(run_dir) / WEIGHTS)) > 0
+    assert state["weights_digest_ranks"][0] == state["weights_digest_ranks"][1]

@@ -92,6 +92,19 @@ def barrier(group: Group | None) -> None:
         comm(dist.barrier)
 
 
+def stop_together(group: Group | None, exc: UserError) -> None:
+    """An error every process raised at the same step boundary (a NaN loss): process 0 says it,
+    then all leave at once. torchrun ends the other processes as soon as one exits non-zero: a
+    process 1 that left first had process 0 killed while it was still on its way out (torch 2.13:
+    rank 0 "exitcode -15 (SIGTERM)" in torchrun's report), a race with its message."""
+    if group is None or not getattr(exc, "decided_together", False):
+        return
+    if group.main:
+        exc.show()
+        exc.shown = True
+    barrier(group)
+
+
 def teardown(group: Group | None) -> None:
     if group is not None:
         import torch.distributed as dist
