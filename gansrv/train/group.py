@@ -185,7 +185,12 @@ def world_of(group: Group | None) -> int:
 
 def check_resume(group: Group | None, saved_train: dict[str, Any], run_dir: Path) -> None:
     """Noise streams are per process, so a run resumes exactly only at its own process count."""
-    ran, now = int(saved_train.get("processes", 1)), 1 if group is None else group.world
+    check_resume_count(world_of(group), saved_train, run_dir)
+
+
+def check_resume_count(now: int, saved_train: dict[str, Any], run_dir: Path) -> None:
+    """:func:`check_resume` for ``now`` processes (``--nproc`` asks before it starts them)."""
+    ran = int(saved_train.get("processes", 1))
     if ran != now:
         raise UserError(f"{run_dir} trained with {ran} process(es), this launch has {now}; resume "
                         f"it with {ran} (torchrun --nproc-per-node / gansrv train --nproc)")
