@@ -68,8 +68,8 @@ def loss_curves(rows: list[dict], path: Path, title: str) -> None:
 
     Drawn at every grid and at the end of every run, so it is kept cheap: a bare Figure (no
     pyplot state), margins fixed in inches instead of tight_layout (which drew the figure once
-    more to measure it) and at most 5 ticks an axis: 0.31 s instead of 0.57 s of CPU for six
-    panels of 100 rows (2-core machine, matplotlib 3.11.2)."""
+    more to measure it) and at most 5 ticks an axis: 0.24 instead of 0.42 CPU s a six-panel plot
+    (benchmarks/loss_curves.py; docs/benchmarks.md, "Default test suite time")."""
     keys = [k for k in rows[0] if k not in ("step", "epoch", "time", "it_s")] if rows else []
     if not keys:
         return
