@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import gzip
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -151,6 +153,21 @@ def test_npz_that_is_not_a_zip(tmp_path):
 def test_digits_is_the_offline_default():
     ds = load_dataset(["digits"], size=28)
     assert ds.images.shape == (1797, 1, 28, 28) and ds.labels.max() == 9
+
+
+def test_digits_are_scikit_learns_without_importing_it():
+    """Read from scikit-learn's own file (faster start), the same arrays its loader returns."""
+    from sklearn.datasets import load_digits as sk_digits
+
+    from gansrv.data.named import load_digits
+
+    ds, bunch = load_digits(), sk_digits()
+    want = np.clip(np.rint(bunch.images * (255.0 / 16.0)), 0, 255).astype(np.uint8)[:, None]
+    assert ds.images.dtype == np.uint8 and np.array_equal(ds.images, want)
+    assert ds.labels.dtype == np.int64 and np.array_equal(ds.labels, bunch.target)
+    code = ("import sys; from gansrv.data.named import load_digits; load_digits(); "
+            "assert 'sklearn.datasets' not in sys.modules")
+    subprocess.run([sys.executable, "-c", code], check=True)
 
 
 def test_named_download_offline_names_url_and_folder(tmp_path, monkeypatch):

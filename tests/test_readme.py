@@ -7,8 +7,9 @@ choices. Nothing here lists flags by hand, so a flag added to the program and th
 checked the same way.
 
 Then the cheap examples run for real, in README order, in one scratch folder (the quickstart first,
-as ``make quickstart`` runs it): only lengths are shrunk (``--steps``, ``--n``, ...), ``mnist`` is
-swapped for the embedded ``digits`` (no network in tests) and ``--device`` for the CPU. Paths are
+as ``make quickstart`` runs it): only lengths are shrunk (``--steps``, ``--n``, ...) and the networks
+(a family's smoke widths, :data:`WIDTHS`, where the example sets none), ``mnist`` is swapped for
+the embedded ``digits`` (no network in tests) and ``--device`` for the CPU. Paths are
 not rewritten, so an example whose input no earlier documented command makes, and which is not one
 of the stand-ins for your own data the README names (:data:`USER_DATA`), fails here.
 """
@@ -254,7 +255,24 @@ def tiny(argv: tuple[str, ...]) -> list[str]:
     if argv[0] == "train" and "--help" not in argv:
         steps = "4" if "--resume" in argv else "2"  # a resumed run goes on past the first one's 2
         out += ["--steps", steps, "--sample-every", "0", "--no-progress"]
+        if "--resume" not in argv:
+            out += _smoke_widths(argv[1], argv)
     return out
+
+
+# Flags that only size the networks: a new training example gets its family's smoke value of each
+# one it does not set itself (a full-width stargan or pix2pix took a minute to export's parity check)
+WIDTHS = {"--g-width", "--d-width", "--c-width", "--width", "--ngf", "--ndf", "--g-hidden",
+          "--d-hidden", "--coarse-g-hidden", "--coarse-d-hidden", "--fc-width", "--embed-dim",
+          "--ca-dim", "--blocks", "--res-blocks"}
+
+
+def _smoke_widths(family: str, argv: tuple[str, ...]) -> list[str]:
+    from gansrv.plugins import registry
+
+    smoke = registry().family(family).smoke_args
+    pairs = zip(smoke[::2], smoke[1::2])
+    return [w for flag, value in pairs if flag in WIDTHS and flag not in argv for w in (flag, value)]
 
 
 def _png(path: Path, size: tuple[int, int], mode: str, seed: int) -> None:

@@ -190,6 +190,13 @@ def _launched(family: Family, config: Any, opts: Any) -> bool:
     from gansrv.cli.launch import command_args, torchrun
 
     check_family(opts.nproc, family, config)  # refuse in one line, before N processes start
+    if opts.resume:  # and a run of another process count before any
+        from pathlib import Path
+
+        from gansrv.train.group import check_resume_count
+        from gansrv.train.rundir import read_config
+
+        check_resume_count(opts.nproc, read_config(Path(opts.resume))["train"], Path(opts.resume))
     code = torchrun(family.name, opts.nproc, command_args(click.get_current_context()))
     if code:
         raise click.exceptions.Exit(code)

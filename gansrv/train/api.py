@@ -47,6 +47,9 @@ def train(family: Family, config: Any, opts: TrainOptions, named: dict | None = 
         summary = _train(family, config, opts, named, distributed.main_log(group, log), group)
         distributed.barrier(group)  # no process leaves while another still writes or talks
         return summary
+    except UserError as exc:
+        distributed.stop_together(group, exc)
+        raise
     finally:
         distributed.teardown(group)
 

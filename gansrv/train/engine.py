@@ -35,9 +35,11 @@ MAX_GRID_ROWS = 16
 
 
 class TrainingStopped(UserError):
-    """Training cannot go on (diverged); one line, exit 1, last good checkpoint kept."""
+    """Training cannot go on (diverged); one line, exit 1, last good checkpoint kept. Under
+    torchrun every process raises it at the same step boundary (the decision is reduced)."""
 
     exit_code = 1
+    decided_together = True
 
 
 def pick_device(name: str) -> torch.device:

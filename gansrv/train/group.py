@@ -92,6 +92,19 @@ def barrier(group: Group | None) -> None:
         comm(dist.barrier)
 
 
+def stop_together(group: Group | None, exc: UserError) -> None:
+    """An error every process raised at the same step boundary (a NaN loss): process 0 says it,
+    then all leave at once. torchrun ends the other processes as soon as one exits non-zero: a
+    process 1 that left first had process 0 killed while it was still on its way out (torch 2.13:
+    rank 0 "exitcode -15 (SIGTERM)" in torchrun's report), a race with its message."""
+    if group is None or not getattr(exc, "decided_together", False):
+        return
+    if group.main:
+        exc.show()
+        exc.shown = True
+    barrier(group)
+
+
 def teardown(group: Group | None) -> None:
     if group is not None:
         import torch.distributed as dist
@@ -172,7 +185,12 @@ def world_of(group: Group | None) -> int:
 
 def check_resume(group: Group | None, saved_train: dict[str, Any], run_dir: Path) -> None:
     """Noise streams are per process, so a run resumes exactly only at its own process count."""
-    ran, now = int(saved_train.get("processes", 1)), 1 if group is None else group.world
+    check_resume_count(world_of(group), saved_train, run_dir)
+
+
+def check_resume_count(now: int, saved_train: dict[str, Any], run_dir: Path) -> None:
+    """:func:`check_resume` for ``now`` processes (``--nproc`` asks before it starts them)."""
+    ran = int(saved_train.get("processes", 1))
     if ran != now:
         raise UserError(f"{run_dir} trained with {ran} process(es), this launch has {now}; resume "
                         f"it with {ran} (torchrun --nproc-per-node / gansrv train --nproc)")
