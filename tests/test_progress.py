@@ -1,17 +1,23 @@
 """Where a run stands, in the step context (issue 21 item 4): images seen (global, exact across
 --resume), one batch's and one epoch's images, and the planned length (None under a pure time
-budget)."""
+budget); and progan, whose growing reads it."""
 
 from __future__ import annotations
 
 from dataclasses import replace
 from pathlib import Path
 
+import torch
+from safetensors import safe_open
+from safetensors.torch import load_file, save_file
+
 from gansrv.train.api import train
+from gansrv.train.checkpoint import STATE, WEIGHTS
+from gansrv.train.load import load_run
 from gansrv.train.options import TrainOptions
 from gansrv_plugins.gan import GAN
 from gansrv_plugins.gan import Config as GanConfig
-from tests.conftest import QUIET, metrics_rows
+from tests.conftest import QUIET, metrics_rows, run
 
 NO_PLAN = -1.0  # the probe logs planned_steps None as this (a logged value must be a number)
 
@@ -65,3 +71,57 @@ def test_planned_steps_is_none_under_a_pure_time_budget(tmp_path):
     assert [r["planned_steps"] for r in both] == [3, 3, 3]
     epochs = probe(tmp_path / "epochs", epochs=1)  # one pass: 3 batches
     assert [r["planned_steps"] for r in epochs] == [3, 3, 3]
+
+
+# -- progan: the schedule reads the context; its buffer follows ---------------------------------
+
+SMALL = ("--data", "digits", "--limit", "128", "--batch-size", "16", "--no-progress",
+         "--log-every", "1", "--checkpoint-every", "3", "--sample-every", "0")
+PROGAN = ("--width", "8", "--stable-images", "32", "--fade-images", "64")
+
+
+def _set_images_seen(ckpt: Path, value: int) -> None:
+    """Rewrite a checkpoint's progan count, as a torchrun job wrote it before the context had
+    one (each process counted its own slice: world times fewer images)."""
+    path = ckpt / WEIGHTS
+    with safe_open(str(path), framework="pt") as fh:
+        meta = fh.metadata()
+    flat = load_file(str(path))
+    for key in ("G.schedule.images_seen", "G_ema.schedule.images_seen"):
+        flat[key] = torch.tensor(value, dtype=torch.int64)
+    save_file(flat, str(path), metadata=meta)
+
+
+def test_progan_buffer_equals_the_context_count(tmp_path):
+    out = tmp_path / "run"
+    run("train", "progan", "--steps", 5, "--out", out, *SMALL, *PROGAN)
+    G = load_run(out).modules["G"]
+    assert int(G.schedule.images_seen) == 5 * 16
+    state = torch.load(out / "checkpoints" / "step-00000005" / STATE, weights_only=True)
+    assert "images_seen_own_count" not in state["family_state"]
+
+
+def test_progan_checkpoint_with_a_per_process_count_resumes_on_its_own_count(tmp_path):
+    # the count of a 2-process job after 3 steps of batch 16 was 24, not 48
+    out = tmp_path / "run"
+    run("train", "progan", "--steps", 3, "--out", out, *SMALL, *PROGAN)
+    _set_images_seen(out / "checkpoints" / "step-00000003", 24)
+    run("train", "progan", "--resume", out, "--steps", 5, "--no-progress")
+    rows = metrics_rows(out)[3:]
+    # own count 24 -> level 0 (stable until 32); 40 -> level 1, alpha (40 - 32) / 64
+    assert [(r["resolution"], r["alpha"]) for r in rows] == [(7, 1.0), (14, 0.125)]
+    assert int(load_run(out).modules["G"].schedule.images_seen) == 24 + 2 * 16
+    state = torch.load(out / "checkpoints" / "step-00000005" / STATE, weights_only=True)
+    assert state["family_state"]["images_seen_own_count"] == 1
+
+
+def test_progan_counts_the_job_images_under_torchrun(tmp_path):
+    from tests.test_distributed import torchrun
+
+    out = tmp_path / "run"
+    done = torchrun("train", "progan", "--steps", 3, "--out", out, *SMALL, *PROGAN)
+    assert done.returncode == 0, done.stderr[-3000:]
+    # 16 images a step over both processes: step 3 starts at 32, level 1 (a per-process count,
+    # 8 a step, would still be at level 0)
+    assert [r["resolution"] for r in metrics_rows(out)] == [7, 7, 14]
+    assert int(load_run(out).modules["G"].schedule.images_seen) == 48
