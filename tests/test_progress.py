@@ -1,12 +1,15 @@
 """Where a run stands, in the step context (issue 21 item 4): images seen (global, exact across
 --resume), one batch's and one epoch's images, and the planned length (None under a pure time
-budget); and progan, whose growing reads it."""
+budget); and the families whose schedules read it: progan's growing, stackgan's stage switch and
+its learning-rate halving."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from pathlib import Path
 
+import pytest
 import torch
 from safetensors import safe_open
 from safetensors.torch import load_file, save_file
@@ -17,7 +20,7 @@ from gansrv.train.load import load_run
 from gansrv.train.options import TrainOptions
 from gansrv_plugins.gan import GAN
 from gansrv_plugins.gan import Config as GanConfig
-from tests.conftest import QUIET, metrics_rows, run
+from tests.conftest import QUIET, metrics_rows, run, train_and_resume
 
 NO_PLAN = -1.0  # the probe logs planned_steps None as this (a logged value must be a number)
 
@@ -125,3 +128,54 @@ def test_progan_counts_the_job_images_under_torchrun(tmp_path):
     # 8 a step, would still be at level 0)
     assert [r["resolution"] for r in metrics_rows(out)] == [7, 7, 14]
     assert int(load_run(out).modules["G"].schedule.images_seen) == 48
+
+
+# -- stackgan: the learning rate halves every --lr-halve-epochs ----------------------------------
+
+STACKGAN = ("--width", "8", "--embed-dim", "4", "--ca-dim", "4", "--res-blocks", "1")
+EPOCH4 = ("--data", "digits", "--limit", "64", "--batch-size", "16", "--no-progress",
+          "--log-every", "1", "--checkpoint-every", "3", "--sample-every", "0")  # 4 steps an epoch
+
+
+def test_stackgan_halves_the_lr_per_epochs_and_resumes_exactly(tmp_path):
+    common = (*EPOCH4, *STACKGAN, "--schedule", "joint", "--lr-halve-epochs", "1")
+    full, part = train_and_resume("stackgan", tmp_path, 10, *common)
+    a, b = metrics_rows(full), metrics_rows(part)
+    assert [r["lr"] for r in a] == [2e-4] * 4 + [1e-4] * 4 + [5e-5] * 2
+    for ra, rb in zip(a, b, strict=True):
+        for key in ("lr", "loss_d", "loss_g", "loss_d1", "loss_g1"):
+            assert ra[key] == rb[key], (ra["step"], key)
+    state = torch.load(part / "checkpoints" / "step-00000010" / STATE, weights_only=True)
+    assert all(g["lr"] == 5e-5 for opt in state["optimizers"].values() for g in opt["param_groups"])
+
+
+def test_stackgan_stage_two_starts_its_own_halving_and_zero_is_off(tmp_path):
+    out = tmp_path / "staged"
+    run("train", "stackgan", "--steps", 9, "--out", out, *EPOCH4, *STACKGAN,
+        "--stage1-images", "96", "--lr-halve-epochs", "1")
+    rows = metrics_rows(out)
+    assert [r["stage"] for r in rows] == [1] * 6 + [2] * 3
+    assert [r["lr"] for r in rows] == [2e-4] * 4 + [1e-4] * 2 + [2e-4] * 3
+    off = tmp_path / "off"
+    run("train", "stackgan", "--steps", 6, "--out", off, *EPOCH4, *STACKGAN, "--schedule", "joint",
+        "--lr-halve-epochs", "0")
+    assert all(r["lr"] == 2e-4 for r in metrics_rows(off))
+
+
+def test_stackgan_option_is_in_help_and_older_runs_keep_a_fixed_lr(tmp_path):
+    assert "--lr-halve-epochs" in run("train", "stackgan", "--help").output
+    out = tmp_path / "run"
+    run("train", "stackgan", "--steps", 1, "--out", out, *EPOCH4, *STACKGAN)
+    saved = json.loads((out / "config.json").read_text())
+    assert saved["config"]["lr_halve_epochs"] == 100
+    saved["config"].pop("lr_halve_epochs")  # a run from before the option
+    (out / "config.json").write_text(json.dumps(saved))
+    assert load_run(out).config.lr_halve_epochs == 0
+
+
+@pytest.mark.parametrize("value", ["-1", "x"])
+def test_stackgan_bad_halving_is_a_usage_error(tmp_path, value):
+    result = run("train", "stackgan", "--lr-halve-epochs", value, "--out", tmp_path / "r", *EPOCH4,
+                 expect=2)
+    assert "--lr-halve-epochs" in result.stderr and "Traceback" not in result.output
+    assert not (tmp_path / "r").exists()
