@@ -35,6 +35,17 @@ class StepContext:
     this one. ``labelled`` is the second stream of a semi-supervised family (``Family.semi_supervised``):
     ``(images, labels)`` batches over the images whose labels the run may read, while ``stream``
     then gives ``(images, None)``; its position is saved in every checkpoint too.
+
+    Where the run stands, for a schedule counted in images or steps (ProGAN's growing, StackGAN's
+    learning-rate halving), set by the engine before every step (:mod:`gansrv.train.progress`):
+    ``images_seen`` is the number of real images the main stream gave before this step, summed
+    over the processes of a torchrun job (0 at step 1; every batch counts, also the extra ones a
+    step draws with :meth:`next_batch`; the labelled stream does not), derived from the batches
+    consumed, which every checkpoint saves, so it is exact across ``--resume``. ``batch_size`` is
+    the images of one such global batch, ``images_per_epoch`` those of one pass (the whole batches
+    of the training set, as ``--epochs`` counts). ``planned_steps`` is the step the run is planned
+    to stop at (``--steps``/``--epochs``, the default length, or a resume's new total), None under
+    a pure time budget (``--max-seconds`` alone): a schedule must then not depend on it.
     """
 
     modules: Mapping[str, torch.nn.Module]
@@ -49,6 +60,10 @@ class StepContext:
     labelled: BatchSource | None = None
     # set by the engine in a torchrun job: a number -> its mean over the processes (see `mean`)
     reducer: Callable[[float], float] | None = None
+    images_seen: int = 0
+    batch_size: int = 0
+    images_per_epoch: int = 0
+    planned_steps: int | None = None
 
     def mean(self, value: float) -> float:
         """``value`` averaged over the processes of a torchrun job, as is when training alone. For a
@@ -56,6 +71,11 @@ class StepContext:
         each process sees a slice of the batch, and this gives every one the global batch's value
         (the slices are equal), so they all keep the same state. Every process must call it."""
         return float(value) if self.reducer is None else self.reducer(float(value))
+
+    @property
+    def epochs_seen(self) -> float:
+        """Passes over the training set before this step (``images_seen / images_per_epoch``)."""
+        return self.images_seen / self.images_per_epoch if self.images_per_epoch else 0.0
 
     def randn(self, *shape: int) -> torch.Tensor:
         import torch

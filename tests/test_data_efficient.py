@@ -104,7 +104,8 @@ PLAIN = ("--augment-target", "0")
 
 @pytest.mark.parametrize("family, extra", [("cgan", ()), ("acgan", ()), ("wgan-gp", ()),
                                            ("ebgan", PLAIN), ("began", PLAIN),
-                                           ("infogan", PLAIN)])
+                                           ("infogan", PLAIN), ("gman", PLAIN),
+                                           ("madgan", PLAIN)])
 def test_resume_augments_exactly(tmp_path, family, extra):
     smoke = registry().families[family].smoke_args
     common = ("--checkpoint-every", "4", "--augment", "on", *extra, *smoke, *SMALL)
@@ -129,7 +130,7 @@ def test_config_json_records_the_decision(tmp_path):
     assert "augment_p" not in (forced / "metrics.jsonl").read_text()
 
 
-@pytest.mark.parametrize("family", ["ebgan", "began", "infogan"])
+@pytest.mark.parametrize("family", ["ebgan", "began", "infogan", "gman", "madgan"])
 def test_families_with_their_own_loop_record_and_follow_the_decision(tmp_path, family):
     smoke = registry().families[family].smoke_args
     on, off = tmp_path / "auto", tmp_path / "off"

@@ -8,8 +8,9 @@ plus its update loop, so that a family is its Config and what differs:
 - autoencoder (ebgan, began): :class:`AutoencoderFamily`, :mod:`gansrv.kits.autoencoder`;
 
 and what many families declare: :mod:`gansrv.kits.fields` (shared config fields, each family
-picking its default) and :mod:`gansrv.kits.data_efficient` (``--augment``). The bases and fields
-are light at import (no torch): the CLI imports family modules to list them; the update loops
+picking its default), :mod:`gansrv.kits.data_efficient` (``--augment``) and
+:mod:`gansrv.kits.progress` (a schedule in images seen kept by a family's own count). The bases
+and fields are light at import (no torch): the CLI imports family modules to list them; the update loops
 import torch and are imported when a step runs.
 """
 

@@ -25,7 +25,7 @@ from gansrv.family import Family
 from gansrv.kinds import Kind
 from gansrv.step import StepContext
 from gansrv.train import checkpoint as ckpt
-from gansrv.train import pictures, precision
+from gansrv.train import pictures, precision, progress
 from gansrv.train.compile import apply as compile_modules
 from gansrv.train.context import BatchStream
 from gansrv.train.options import TrainOptions
@@ -294,6 +294,7 @@ class Trainer:
         with self._interrupt() as interrupt:
             while self.total_steps is None or self.ctx.step < self.total_steps:
                 t0 = time.perf_counter()
+                progress.stamp(self.ctx, self.total_steps)
                 batch = self.ctx.next_batch()
                 with precision.autocast(self.device, self.opts.precision):
                     losses = self.family.train_step(batch, self.ctx)

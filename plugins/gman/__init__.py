@@ -7,8 +7,9 @@ spread evenly over D0..DN-1), and each trains on its own BCE over its own slice 
 softmax weights: ``--lam 0`` is their mean (GMAN-0), a large λ tends to their maximum (the
 harshest D), and ``--learn-lambda`` lets G learn λ under a penalty that keeps it from 0 (GMAN*).
 ``--g-objective minimax`` trains G on the original log(1 - D(G(z))), the paper's central claim;
-``nonsaturating`` on -log D(G(z)). The export is the generator (z -> image) and D0 as the
-discriminator graph.
+``nonsaturating`` on -log D(G(z)). ``--augment`` (:mod:`gansrv.kits.data_efficient`) shows every
+D its real and generated images through the same augmentation, in D's updates and in G's. The
+export is the generator (z -> image) and D0 as the discriminator graph.
 """
 
 from __future__ import annotations
@@ -16,11 +17,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from gansrv import ExportSpec, Family, Kind, hookimpl, option
-from gansrv.kits import fields
+from gansrv.kits import AugmentOptions, fields
 
 
 @dataclass
-class Config:
+class Config(AugmentOptions):
     latent_dim: int = fields.latent_dim(100)
     image_size: int = fields.image_size(28)
     g_width: int = fields.width(64, "G", "doubles toward low resolutions")

@@ -12,6 +12,8 @@ The exported generator is one graph, kind ``code`` with a categorical code only:
 asked one selected exactly. Balanced labels (image i from generator i mod k, the runtime's default)
 are the uniform mixture the model was trained as; ``gansrv generate --classes generator-2`` draws
 from one generator. ``gansrv eval`` scores how generator index and digit class go together.
+``--augment`` (:mod:`gansrv.kits.data_efficient`) shows D real and generated images through the
+same augmentation, in D's update and in the generators'.
 """
 
 from __future__ import annotations
@@ -19,11 +21,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from gansrv import ExportSpec, Family, Kind, hookimpl, option
-from gansrv.kits import fields
+from gansrv.kits import AugmentOptions, fields
 
 
 @dataclass
-class Config:
+class Config(AugmentOptions):
     latent_dim: int = fields.latent_dim(100)
     generators: int = option(5, "Number k of generators (they share all but the last layer).",
                              min=2, max=64)

@@ -9,7 +9,8 @@ images seen. WGAN-GP loss with the drift term, one critic step per G step, Adam 
 betas 0 and 0.99) whose state is reset at every new resolution, equalised learning rate, pixel
 norm, minibatch stddev in D, and an EMA generator that is sampled and exported. All blocks exist
 from the start, so checkpoint keys never change and resume is exact mid-fade; the images seen
-are a buffer of G (``schedule.images_seen``). The export is the EMA generator at the full size at
+are the step context's (the job's under torchrun), mirrored in a buffer of G
+(``schedule.images_seen``) that the export reads. The export is the EMA generator at the full size at
 the position reached (metadata ``progan_resolution``, ``progan_alpha``, ``progan_images_seen``).
 Networks: :mod:`gansrv_plugins.progan.models`; the update: :mod:`gansrv_plugins.progan.step`.
 """

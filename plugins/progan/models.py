@@ -54,7 +54,11 @@ class Schedule(nn.Module):
         self.register_buffer("images_seen", torch.zeros((), dtype=torch.int64))
 
     def position(self) -> tuple[int, float]:
-        return schedule(int(self.images_seen), self.levels, self.fade_images, self.stable_images)
+        """Where the growing stands after the images seen so far (what the export shows)."""
+        return self.at(int(self.images_seen))
+
+    def at(self, images_seen: int) -> tuple[int, float]:
+        return schedule(images_seen, self.levels, self.fade_images, self.stable_images)
 
 
 class GrowingGenerator(nn.Module):

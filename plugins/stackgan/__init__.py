@@ -7,6 +7,8 @@ target side with its own conditioning code c2. Each c is sampled by conditioning
 the eps are inputs, packed with z into the exported ``z`` (metadata ``z_layout``). D is
 matching-aware (real images with wrong labels count as fake). ``--schedule staged`` trains stage I
 for ``--stage1-images``, then stage II with stage I frozen; ``joint`` trains both from the start.
+The learning rate is halved every ``--lr-halve-epochs`` epochs of the stage in training (paper:
+100), counted in the step context's images seen.
 The export: the full generator (``z``, ``label`` -> ``image``), the stage-II discriminator on
 request, and stage I upsampled to the target side as the graph ``stage1`` (same ``z`` layout,
 metadata ``role=generator`` so ``gansrv eval`` and ``generate`` serve it). Networks:
@@ -41,6 +43,9 @@ class Config:
                                 max=10**9)
     lr: float = fields.lr(2e-4, players="every G and D", note="paper: 2e-4")
     beta1: float = fields.beta1(0.5)
+    lr_halve_epochs: float = option(100.0, "Halve every G's and D's learning rate after each this "
+                                    "many epochs of the stage in training (passes over the "
+                                    "training set; paper: 100); 0 = never.", min=0.0, max=1e6)
 
 
 class StackGAN(Family):
@@ -50,6 +55,7 @@ class StackGAN(Family):
     kind = Kind.CONDITIONAL
     Config = Config
     needs_labels = True
+    legacy_config = {"lr_halve_epochs": 0.0}  # runs saved before the option trained at a fixed lr
     smoke_args = ("--width", "8", "--embed-dim", "4", "--ca-dim", "4", "--res-blocks", "1",
                   "--stage1-images", "32")
 

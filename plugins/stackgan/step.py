@@ -5,14 +5,20 @@ Matching-aware D: real images with their labels count as real, generated ones an
 WRONG labels as fake: errD = real + (fake + wrong) / 2; stage II's D adds its unconditional logit
 (real vs generated). Stage II is trained on the detached output of stage I; in the ``staged``
 schedule stage I trains alone for ``stage1_images`` and is then frozen (eval mode, no updates),
-in ``joint`` both stages train from the first step. Images seen are kept in ``ctx.state``.
+in ``joint`` both stages train from the first step. The schedule reads the step context's images
+seen (the job's under torchrun), mirrored in ``ctx.state`` for older checkpoints
+(:mod:`gansrv.kits.progress`). Every optimizer's learning rate is set at each step from the
+images seen (:func:`lr_factor`), so it needs no state of its own and resumes exactly.
 """
 
 from __future__ import annotations
 
+import math
+
 import torch
 import torch.nn.functional as F
 
+from gansrv.kits.progress import images_seen
 from gansrv.nn.optim import frozen, update
 from gansrv_plugins.stackgan.models import kl_loss
 
@@ -27,6 +33,16 @@ def phases(config, images_seen: int) -> tuple[bool, bool]:
         return True, True
     first = images_seen < config.stage1_images
     return first, not first
+
+
+def lr_factor(config, seen: int, epoch_images: int) -> float:
+    """0.5 ** (whole ``lr_halve_epochs`` periods the stage in training has run): the paper's "decayed
+    to 1/2 of its previous value every 100 epochs" (sec. 4), each stage from its own start (the
+    paper trains the stages one after the other), so stage II of ``staged`` starts at ``lr``."""
+    if not config.lr_halve_epochs or not epoch_images:
+        return 1.0
+    start = config.stage1_images if config.schedule == "staged" and seen >= config.stage1_images else 0
+    return 0.5 ** math.floor((seen - start) / epoch_images / config.lr_halve_epochs)
 
 
 def _d_loss(D, real, fake, y, wrong) -> tuple[torch.Tensor, float]:
@@ -61,8 +77,12 @@ def stacked_step(ctx, batch) -> dict[str, float]:
     c, m = ctx.config, ctx.modules
     x, y = batch
     n, k = x.size(0), ctx.num_classes
-    seen = int(ctx.state.get("images_seen", 0))
+    seen, after = images_seen(ctx, ctx.state.get("images_seen", 0), n)
     one_on, two_on = phases(c, seen)
+    lr = c.lr * lr_factor(c, seen, ctx.images_per_epoch)
+    for opt in ctx.optimizers.values():
+        for group in opt.param_groups:
+            group["lr"] = lr
     kl = c.kl_weight if c.ca else 0.0
     wrong = (y + ctx.randint(k - 1, n) + 1) % k  # never the true label
     z, e1, e2 = ctx.randn(n, c.latent_dim), ctx.randn(n, c.ca_dim), ctx.randn(n, c.ca_dim)
@@ -75,12 +95,12 @@ def stacked_step(ctx, batch) -> dict[str, float]:
         with torch.no_grad():
             low = m["G1"](z, e1, y)[0]
         _stage(ctx, 2, lambda: m["G2"](low, e2, y), x, y, wrong, kl, out)
-    ctx.state["images_seen"] = seen + n
+    ctx.state["images_seen"] = after
     # the same keys every step: loss_d, loss_g, d_real of the stage being trained (stage II once it
     # trains), stage I's own as loss_d1, loss_g1 when both train (joint)
     last = "2" if two_on else "1"
     logged = {"loss_d": out[f"loss_d{last}"], "loss_g": out[f"loss_g{last}"],
-              "d_real": out[f"d_real{last}"], "stage": float(last)}
+              "d_real": out[f"d_real{last}"], "stage": float(last), "lr": lr}
     if one_on and two_on:
         logged.update(loss_d1=out["loss_d1"], loss_g1=out["loss_g1"])
     return logged
