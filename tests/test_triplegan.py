@@ -123,3 +123,20 @@ def test_classifier_players_train_c_alone(tmp_path):
     untouched = [k for k in a if k.startswith(("G.", "D."))]
     assert untouched and all(torch.equal(a[k], b[k]) for k in untouched)
     assert not all(torch.equal(a[k], b[k]) for k in a if k.startswith("C."))
+
+
+def test_pseudo_weight_ramps_in_and_c_has_its_own_betas(tmp_path):
+    """G's pairs join C's loss at --warmup and reach --pseudo-weight after --pseudo-ramp steps;
+    --c-beta1 changes C's Adam only (G and D keep --beta1)."""
+    out = tmp_path / "run"
+    run("train", "triplegan", "--data", "digits", "--limit", "200", "--batch-size", "16",
+        "--labels-per-class", "3", "--g-width", "8", "--d-width", "8", "--c-width", "8",
+        "--c-pretrain", "1", "--warmup", "2", "--pseudo-ramp", "4", "--pseudo-weight", "0.4",
+        "--c-beta1", "0.9", "--steps", "7", "--log-every", "1", "--no-progress",
+        "--sample-every", "0", "--out", out)
+    rows = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+    weights = [round(r.get("pseudo_weight", 0.0), 6) for r in rows]
+    assert weights == [0.0, 0.0, 0.1, 0.2, 0.3, 0.4, 0.4]
+    state = torch.load(out / "checkpoints" / "step-00000007" / "state.pt", weights_only=True)
+    betas = {k: tuple(v["param_groups"][0]["betas"]) for k, v in state["optimizers"].items()}
+    assert betas == {"G": (0.5, 0.999), "D": (0.5, 0.999), "C": (0.9, 0.999)}

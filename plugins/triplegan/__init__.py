@@ -31,6 +31,8 @@ class Config:
     lr: float = fields.lr(1e-3, players="G, D and C", note="the authors' value")
     beta1: float = fields.beta1(0.5)
     beta2: float = fields.beta2(0.999)
+    c_beta1: float = option(-1.0, "C's own Adam beta1 (negative: --beta1, as G and D).", min=-1.0, max=0.999)
+    c_beta2: float = option(-1.0, "C's own Adam beta2 (negative: --beta2, as G and D).", min=-1.0, max=0.9999)
     players: str = option("all", "all: the Triple-GAN game; classifier: C alone on its labelled "
                           "pairs and semi-supervised terms (the benchmark's baselines).",
                           choices=("all", "classifier"))
@@ -48,6 +50,9 @@ class Config:
     pseudo_weight: float = option(0.3, "C: weight of cross-entropy on G's pairs after --warmup "
                                   "(the paper: 0.1).",
                                   min=0.0, max=100.0)
+    pseudo_ramp: int = option(0, "Steps over which the weight of G's pairs grows linearly from 0 "
+                              "to --pseudo-weight after --warmup (0: all at once).",
+                              min=0, max=10**8)
     warmup: int = option(2400, "Steps before C learns from G's pairs (G has trained from "
                          "--c-pretrain on).", min=0, max=10**8)
     c_pretrain: int = option(2000, "First steps that train C alone on its own terms (labels are "
@@ -83,9 +88,11 @@ class TripleGAN(Family):
     def optimizers(self, config, modules):
         import torch
 
-        betas = (config.beta1, config.beta2)
-        return {k: torch.optim.Adam(modules[k].parameters(), lr=config.lr, betas=betas)
-                for k in ("G", "D", "C")}
+        betas = {k: (config.beta1, config.beta2) for k in ("G", "D")}
+        betas["C"] = (config.beta1 if config.c_beta1 < 0 else config.c_beta1,
+                      config.beta2 if config.c_beta2 < 0 else config.c_beta2)
+        return {k: torch.optim.Adam(modules[k].parameters(), lr=config.lr, betas=b)
+                for k, b in betas.items()}
 
     def train_step(self, batch, ctx):
         from gansrv_plugins.triplegan.step import triple_step

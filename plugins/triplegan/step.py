@@ -11,7 +11,8 @@ Three players share one game: C models p(y | x), G models p(x | y), D judges (x,
   labels (the non-saturating form of their α E log(1 - D)). ŷ is a one-hot of C's argmax with C's
   probabilities' gradient passed straight through, so D sees hard labels as on real pairs and C
   still gets a gradient. After ``warmup`` steps C also learns from G's pairs: ``pseudo_weight`` ·
-  CE(C(G(z, y)), y) (their R_P, α_P = 0.1 after a warm-up).
+  CE(C(G(z, y)), y) (their R_P, α_P = 0.1 after a warm-up), its weight ramped in over
+  ``pseudo_ramp`` steps.
 - G: (1 - α) · (-log D(G(z, y), y)), non-saturating.
 
 The first ``c_pretrain`` steps train C alone on its own terms (the authors pre-train C when labels
@@ -67,6 +68,16 @@ def c_own_loss(ctx, xl, yl, xu) -> tuple[torch.Tensor, dict[str, float], torch.T
     return loss, row, probs_u
 
 
+def pseudo_weight(c, step: int) -> float:
+    """The weight of G's pairs in C's loss at ``step``: 0 before the warm-up, then a linear ramp
+    over ``pseudo_ramp`` steps (a sudden new term made C's loss spike where it joined)."""
+    if step < c.warmup or c.pseudo_weight <= 0:
+        return 0.0
+    if c.pseudo_ramp <= 0:
+        return c.pseudo_weight
+    return c.pseudo_weight * min(1.0, (step - c.warmup + 1) / c.pseudo_ramp)
+
+
 def triple_step(batch, ctx) -> dict[str, float]:
     """One iteration; ``batch`` is the main stream's unlabelled images, labels from ``ctx``."""
     c = ctx.config
@@ -99,10 +110,11 @@ def _game_step(ctx, xl, yl, xu) -> dict[str, float]:
     with frozen(D):
         loss_c_adv = g_loss_nonsaturating(D(xu, straight_through(probs_u)))
     loss_c = loss_c + alpha * c.adversarial_weight * loss_c_adv
-    if ctx.step >= c.warmup and c.pseudo_weight > 0:
+    weight = pseudo_weight(c, ctx.step)
+    if weight > 0:
         loss_p = F.cross_entropy(C(xg), yg)
-        loss_c = loss_c + c.pseudo_weight * loss_p
-        row["loss_c_fake"] = loss_p.item()
+        loss_c = loss_c + weight * loss_p
+        row.update(loss_c_fake=loss_p.item(), pseudo_weight=weight)
     update(ctx.optimizers["C"], loss_c)
 
     yg2 = ctx.fake_labels(n)
