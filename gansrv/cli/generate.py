@@ -37,8 +37,8 @@ from gansrv.generate.shards import DEFAULT_SHARD_SIZE, MAX_SHARD_SIZE
               help="imagefolder: one PNG per image (up to 10^6; browsable, HF imagefolder); npz: one "
                    "array file (up to 10^6, held in memory); webdataset: tar shards of PNG + .json + "
                    ".cls; parquet: Parquet shards with HF Image/ClassLabel features (gansrv[parquet]). "
-                   "The shard formats go up to 10^9 images and are the fastest. --filter takes all "
-                   "but npz.")
+                   "The shard formats go up to 10^9 images and are the fastest. --filter writes imagefolder, "
+                   "webdataset and parquet (not npz).")
 @click.option("--shard-size", type=int, default=DEFAULT_SHARD_SIZE, show_default=True,
               help=f"webdataset/parquet: images per shard file (1..{MAX_SHARD_SIZE:,}); file j holds "
                    f"images j*size .. (j+1)*size-1.")
