@@ -37,7 +37,8 @@ from gansrv.generate.shards import DEFAULT_SHARD_SIZE, MAX_SHARD_SIZE
               help="imagefolder: one PNG per image (up to 10^6; browsable, HF imagefolder); npz: one "
                    "array file (up to 10^6, held in memory); webdataset: tar shards of PNG + .json + "
                    ".cls; parquet: Parquet shards with HF Image/ClassLabel features (gansrv[parquet]). "
-                   "The shard formats go up to 10^9 images and are the fastest.")
+                   "The shard formats go up to 10^9 images and are the fastest. --filter writes imagefolder, "
+                   "webdataset and parquet (not npz).")
 @click.option("--shard-size", type=int, default=DEFAULT_SHARD_SIZE, show_default=True,
               help=f"webdataset/parquet: images per shard file (1..{MAX_SHARD_SIZE:,}); file j holds "
                    f"images j*size .. (j+1)*size-1.")
@@ -56,7 +57,7 @@ from gansrv.generate.shards import DEFAULT_SHARD_SIZE, MAX_SHARD_SIZE
                    f"count, at most 8); threads for small jobs, processes from 3 writers and 4,096 "
                    f"images. They matter when a GPU outruns the writers. Shard formats: N model "
                    f"processes with one-thread sessions, each writing whole shard files (1, or a "
-                   f"single file to write: one session in this process).")
+                   f"single file to write, or --filter: one session in this process).")
 @click.option("--compression", type=click.IntRange(0, 9), default=DEFAULT_LEVEL, show_default=True,
               help="PNG zlib level: 0 stores the pixels (fastest, ~4x larger 28x28 digits), 9 the "
                    "smallest files; the pixels are the same at every level.")
@@ -70,7 +71,8 @@ from gansrv.generate.shards import DEFAULT_SHARD_SIZE, MAX_SHARD_SIZE
                    "at --codes or 0); --n/--per-class then count rows.")
 @click.option("--engine", type=click.Choice(["local", "ray"]), default="local", show_default=True,
               help="ray: one Ray task per shard file (shard formats; gansrv[ray]), each with its own "
-                   "onnxruntime session; the model and --out must be on storage every node sees.")
+                   "onnxruntime session; the model and --out must be on storage every node sees. "
+                   "Not with --filter (one session in this process).")
 @click.option("--address", default=None,
               help="--engine ray: the cluster's HOST:PORT (or auto); default: a local Ray for this run.")
 @filter_options

@@ -1,4 +1,5 @@
-"""``gansrv generate --filter``: a dataset of only the samples a filter keeps (imagefolder).
+"""``gansrv generate --filter``: a dataset of only the samples a filter keeps (imagefolder here;
+webdataset and parquet in :mod:`gansrv.generate.filtered_shards`, beside the same checks).
 
 Same promises as the unfiltered job (:mod:`gansrv.generate.job`): every input checked before the
 first file, atomic files, resumable, shardable. A planned image (``slot``) is stored under the
@@ -21,7 +22,9 @@ import numpy as np
 from gansrv import atomic
 from gansrv.errors import UserError
 from gansrv.generate.filtering import ATTEMPTS, Tally, check_filter, codes_of, open_filter, search
+from gansrv.generate.job import Outcome, check_request, plan_for
 from gansrv.generate.plan import Plan
+from gansrv.generate.shards import KEPT_KEY_DIGITS, SHARD_FORMATS, check_names, shard_manifest
 
 RESULT = "filter_result"  # the manifest's record of the acceptance (not identity: see destination)
 _FILE = re.compile(r"(\d{10})\.png")  # slot * 1000 + attempt < 10**9: always ten digits
@@ -30,40 +33,64 @@ _FILE = re.compile(r"(\d{10})\.png")  # slot * 1000 + attempt < 10**9: always te
 def generate_filtered(model: Path, out: Path, req, provider: str = "auto",
                       warn: Callable[[str], None] | None = None):
     """Write (or resume) the filtered dataset ``req`` asks for; returns a job.Outcome."""
-    from gansrv.generate.job import Outcome, check_request, plan_for
     from gansrv.generate.writer import MANIFEST, manifest_for, open_destination
     from gansrv.runtime import Generator
 
     check_request(req)
     check_filter(req.filter)
-    if req.fmt != "imagefolder":
-        raise UserError(f"--filter writes imagefolder datasets only (not --format {req.fmt} yet)")
-    if req.sweep is not None:
-        raise UserError("--filter and --sweep do not mix: a sweep's images are fixed rows, not drawn")
+    check_combination(req)
     if not model.is_file():
         raise UserError(f"model file not found: {model}")
     gen = Generator.from_file(model, provider)
     plan = plan_for(gen, req)
+    sharded = req.fmt in SHARD_FORMATS
+    if sharded:
+        check_names(plan, req.fmt, KEPT_KEY_DIGITS)
     filt = open_filter(req.filter, gen, model, req.seed, req.truncation, provider, req.batch_size)
     manifest = manifest_for(plan, model, req.seed, req.truncation, req.fmt, req.compression)
     manifest["filter"] = {**filt.identity, "attempts_per_image": ATTEMPTS}
+    if sharded:
+        manifest = shard_manifest(manifest, req.shard_size, req.compression)
     open_destination(out, manifest, req.overwrite, warn)
-    entries = plan.shard(req.shard)
-    kept = finished(out, plan, entries)
-    tally = Tally()
-    label_of = dict(entries)
-    tally.add({s: i % ATTEMPTS + 1 for s, i in kept.items()}, label_of)
-    written = write_missing(gen, filt, plan, out, [e for e in entries if e[0] not in kept], req, tally,
-                            kept)
-    if written:
-        atomic.sync_filesystem(out)
-    write_metadata(gen, plan, out, entries, kept, req, model.name)
+    if sharded:
+        from gansrv.generate.filtered_shards import write_filtered_shards
+
+        files, tally = write_filtered_shards(gen, filt, plan, out, req, model.name)
+        outcome = Outcome(files.images, files.kept_images, out, files)
+    else:
+        tally, outcome = write_folder(gen, filt, plan, out, req, model.name)
     tally.extra = dict(filt.extra)
     if req.shard.whole:
         atomic.write_json(out / MANIFEST, {**manifest, RESULT: tally.as_dict()})
     else:
         atomic.write_json(out / f"filter{req.shard.suffix}.json", tally.as_dict())
-    return Outcome(written, len(entries) - written, out / f"metadata{req.shard.suffix}.jsonl")
+    return outcome
+
+
+def check_combination(req) -> None:
+    """What --filter does not take, refused before any work."""
+    if req.fmt == "npz":
+        raise UserError("--filter writes imagefolder, webdataset or parquet, not --format npz (one "
+                        "array rewritten whole on every run: nothing a long filtered search resumes from)")
+    if req.engine == "ray":
+        raise UserError("--filter runs in this process: leave out --engine ray (every task would "
+                        "repeat the filter's setup)")
+    if req.sweep is not None:
+        raise UserError("--filter and --sweep do not mix: a sweep's images are fixed rows, not drawn")
+
+
+def write_folder(gen, filt, plan: Plan, out: Path, req, model_name: str):
+    """The PNGs of the slots without one, then the metadata; returns (filter tally, outcome)."""
+    entries = plan.shard(req.shard)
+    kept = finished(out, plan, entries)
+    tally = Tally()
+    tally.add({s: i % ATTEMPTS + 1 for s, i in kept.items()}, dict(entries))
+    written = write_missing(gen, filt, plan, out, [e for e in entries if e[0] not in kept], req, tally,
+                            kept)
+    if written:
+        atomic.sync_filesystem(out)
+    write_metadata(gen, plan, out, entries, kept, req, model_name)
+    return tally, Outcome(written, len(entries) - written, out / f"metadata{req.shard.suffix}.jsonl")
 
 
 def file_name(plan: Plan, index: int, label: int) -> str:

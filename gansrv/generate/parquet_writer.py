@@ -9,14 +9,14 @@ not needed to write. One row group per shard; the bytes depend on the rows and p
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import numpy as np
 
 from gansrv import atomic
 from gansrv.generate.plan import Plan
-from gansrv.generate.shards import Part, sample_key, sample_rows
+from gansrv.generate.shards import Part, key_digits, sample_key, sample_rows
 
 
 def hf_features(plan: Plan) -> dict:
@@ -28,24 +28,26 @@ def hf_features(plan: Plan) -> dict:
 
 
 def write_parquet(path: Path, plan: Plan, parts: Iterable[Part], seed: int, model_name: str,
-                  codes: np.ndarray | None) -> int:
-    """Write the shard's rows (after all its PNGs are encoded); returns the number of rows."""
+                  codes: np.ndarray | None, slots: Sequence[int] | None = None) -> int:
+    """Write the shard's rows (after all its PNGs are encoded); returns the number of rows.
+    ``slots``: a filtered set's planned slot of every row (wider paths, a ``slot`` column)."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     parts = list(parts)
     entries = [e for batch, _ in parts for e in batch]
     pngs = [png for _, future in parts for png in future.result()]
-    rows = sample_rows(plan, entries, seed, model_name, codes)
+    rows = sample_rows(plan, entries, seed, model_name, codes, slots)
+    digits = key_digits(slots)
     columns: dict = {"image": pa.array(
-        [{"bytes": png, "path": f"{sample_key(plan, i, label)}.png"}
+        [{"bytes": png, "path": f"{sample_key(plan, i, label, digits)}.png"}
          for (i, label), png in zip(entries, pngs)],
         type=pa.struct([("bytes", pa.binary()), ("path", pa.string())]))}
     for name in rows[0] if rows else ():
         values = [row[name] for row in rows]
         if name == "codes":
             columns[name] = pa.array(values, type=pa.list_(pa.float32()))
-        elif name in ("index", "label", "seed", "sweep_row"):
+        elif name in ("index", "slot", "label", "seed", "sweep_row"):
             columns[name] = pa.array(values, type=pa.int64())
         else:
             columns[name] = pa.array(values)

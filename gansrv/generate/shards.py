@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from gansrv.errors import UserError
-from gansrv.generate.plan import Plan, Shard
+from gansrv.generate.plan import MAX_SHARDED_IMAGES, Plan, Shard
 from gansrv.generate.png import DEFAULT_LEVEL, encode_pngs
 
 SHARD_FORMATS = ("webdataset", "parquet")
@@ -32,6 +32,10 @@ DEFAULT_SHARD_SIZE = 10_000
 MAX_SHARD_SIZE = 100_000  # a shard's PNGs are held in memory until its file is written
 PREFIX = "data"
 IN_FLIGHT_BYTES = 256 << 20  # raw images handed to the encoders and not yet encoded, at most
+KEY_DIGITS = len(str(MAX_SHARDED_IMAGES - 1))  # 9: every index of the largest plan
+# a filtered set's keys (--filter) carry the kept index slot * 1000 + attempt (gansrv.generate.
+# filtering.ATTEMPTS): 12 digits for the largest plan, so a key never looks like an unfiltered one
+KEPT_KEY_DIGITS = len(str(MAX_SHARDED_IMAGES * 1000 - 1))
 
 
 @dataclass(frozen=True)
@@ -64,17 +68,26 @@ def check_shard_size(size: int) -> None:
         raise UserError(f"--shard-size must be between 1 and {MAX_SHARD_SIZE:,}, got {size}")
 
 
-def sample_key(plan: Plan, index: int, label: int) -> str:
-    """A sample's name without extension: ``<class>/<index>`` (nine digits: up to 10^9 images)."""
-    return f"{plan.folder(label)}/{index:09d}"
+def sample_key(plan: Plan, index: int, label: int, digits: int = KEY_DIGITS) -> str:
+    """A sample's name without extension: ``<class>/<index>``, zero-padded to ``digits`` (nine:
+    up to 10^9 images; a filtered set's KEPT_KEY_DIGITS), so keys sort in index order."""
+    return f"{plan.folder(label)}/{index:0{digits}d}"
+
+
+def key_digits(slots: Sequence[int] | None) -> int:
+    """The key width of a shard file: a filtered one (its samples' ``slots`` given) or not."""
+    return KEY_DIGITS if slots is None else KEPT_KEY_DIGITS
 
 
 def sample_rows(plan: Plan, entries: list[tuple[int, int]], seed: int, model_name: str,
-                codes: np.ndarray | None) -> list[dict]:
-    """What each sample records beside its pixels (the webdataset .json, the parquet columns)."""
+                codes: np.ndarray | None, slots: Sequence[int] | None = None) -> list[dict]:
+    """What each sample records beside its pixels (the webdataset .json, the parquet columns);
+    a filtered set's samples add their planned ``slot`` beside the kept ``index``."""
     rows = []
     for k, (i, label) in enumerate(entries):
         row: dict = {"index": i}
+        if slots is not None:
+            row["slot"] = slots[k]
         if plan.conditional:
             row.update(label=label, class_name=plan.class_names[label])
         row.update(seed=seed, model=model_name, synthetic=True)
@@ -87,7 +100,7 @@ def sample_rows(plan: Plan, entries: list[tuple[int, int]], seed: int, model_nam
 
 
 Part = tuple[list[tuple[int, int]], "Future[list[bytes]]"]  # a batch's entries and its PNGs
-FileWriter = Callable[[Path, Plan, Iterable[Part], int, str, "np.ndarray | None"], int]
+FileWriter = Callable[..., int]  # (path, plan, parts, seed, model name, codes[, slots=]) -> samples
 
 
 def file_writer(fmt: str) -> FileWriter:
@@ -100,7 +113,7 @@ def file_writer(fmt: str) -> FileWriter:
     return write_parquet
 
 
-def check_names(plan: Plan, fmt: str) -> None:
+def check_names(plan: Plan, fmt: str, digits: int = KEY_DIGITS) -> None:
     """Class names that a tar member cannot carry are refused before anything is written."""
     if fmt != "webdataset" or not plan.conditional:
         return
@@ -108,7 +121,7 @@ def check_names(plan: Plan, fmt: str) -> None:
 
     for name in plan.class_names:
         try:
-            split_name(f"{name}/{0:09d}.json")
+            split_name(f"{name}/{0:0{digits}d}.json")
         except ValueError:
             raise UserError(f"class name {name!r} is too long for a webdataset tar member") from None
 

@@ -9,7 +9,7 @@ images and the plan only. Written under a temporary name, flushed and renamed.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -17,20 +17,23 @@ import numpy as np
 from gansrv import atomic
 from gansrv.generate import tarball
 from gansrv.generate.plan import Plan
-from gansrv.generate.shards import Part, sample_key, sample_rows
+from gansrv.generate.shards import Part, key_digits, sample_key, sample_rows
 
 
 def write_tar(path: Path, plan: Plan, parts: Iterable[Part], seed: int, model_name: str,
-              codes: np.ndarray | None) -> int:
-    """Write the shard's samples as they are encoded; returns the number of samples."""
+              codes: np.ndarray | None, slots: Sequence[int] | None = None) -> int:
+    """Write the shard's samples as they are encoded; returns the number of samples. ``slots``:
+    a filtered set's planned slot of every sample (wider keys, a ``slot`` field)."""
     count = 0
+    digits = key_digits(slots)
     with atomic.atomic_path(path) as tmp, open(tmp, "wb") as fh:
         for entries, pngs in parts:
             rows = sample_rows(plan, entries, seed, model_name,
-                               None if codes is None else codes[count:count + len(entries)])
+                               None if codes is None else codes[count:count + len(entries)],
+                               None if slots is None else slots[count:count + len(entries)])
             chunk = []
             for (i, label), png, row in zip(entries, pngs.result(), rows):
-                key = sample_key(plan, i, label)
+                key = sample_key(plan, i, label, digits)
                 chunk.append(tarball.member(f"{key}.png", png))
                 chunk.append(tarball.member(f"{key}.json", json.dumps(row, sort_keys=True).encode()))
                 if plan.conditional:
