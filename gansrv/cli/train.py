@@ -160,19 +160,19 @@ def _run_training(family: Family, fields: dict[str, Any], common: dict[str, Any]
         return
     named = {name: loader for name, (loader, _) in registry().datasets.items()}
     from gansrv.cli.launch import report_status
-    from gansrv.train.group import is_main
+
+    def report(summary: dict[str, Any]) -> None:  # under torchrun, process 0 speaks for all
+        click.echo(f"{summary['reason']}: step {summary['step']} in "
+                   f"{summary['elapsed']:.1f}s; checkpoint {summary['checkpoint']}; "
+                   f"samples {summary['grid']}")
+        if summary["reason"] == "interrupted":
+            click.echo(f"interrupted: resume with 'gansrv train {family.name} --resume "
+                       f"{summary['checkpoint'].rsplit('/checkpoints/', 1)[0]}'", err=True)
 
     with report_status():
         summary = run_train(family, config, opts, named=named,
-                            log=lambda m: click.echo(m, err=True))
-        if is_main():  # under torchrun, process 0 speaks for all
-            click.echo(f"{summary['reason']}: step {summary['step']} in "
-                       f"{summary['elapsed']:.1f}s; checkpoint {summary['checkpoint']}; "
-                       f"samples {summary['grid']}")
+                            log=lambda m: click.echo(m, err=True), report=report)
         if summary["reason"] == "interrupted":
-            if is_main():
-                click.echo(f"interrupted: resume with 'gansrv train {family.name} --resume "
-                           f"{summary['checkpoint'].rsplit('/checkpoints/', 1)[0]}'", err=True)
             raise click.exceptions.Exit(130)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -39,12 +40,16 @@ def _load_data(family: Family, config: Any, opts: TrainOptions, named: dict | No
 
 
 def train(family: Family, config: Any, opts: TrainOptions, named: dict | None = None,
-          log=print) -> dict[str, Any]:
+          log=print, report: Callable[[dict[str, Any]], Any] | None = None) -> dict[str, Any]:
     """Train a new run into opts.out, or continue opts.resume; returns a summary dict. Under
-    torchrun, every process calls this and they train the one run together."""
+    torchrun, every process calls this and they train the one run together. ``report`` (process 0
+    only) says the outcome before the processes part: torchrun ends the others as soon as one
+    exits, so a process 1 that left first (exit 130 after Ctrl-C) could cut process 0's message."""
     group = distributed.setup(opts.device)
     try:
         summary = _train(family, config, opts, named, distributed.main_log(group, log), group)
+        if report is not None and (group is None or group.main):
+            report(summary)
         distributed.barrier(group)  # no process leaves while another still writes or talks
         return summary
     except UserError as exc:
