@@ -217,3 +217,31 @@ def test_a_nan_loss_in_one_process_stops_both_at_one_step(tmp_path):
     state = torch.load(run_dir / "checkpoints" / "step-00000002" / STATE, weights_only=True)
     assert state["step"] == 2 and len(load_file(latest_checkpoint(run_dir) / WEIGHTS)) > 0
     assert state["weights_digest_ranks"][0] == state["weights_digest_ranks"][1]
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_two_nodes_by_c10d_rendezvous_train_the_same_run_as_one_node(runs, tmp_path):
+    """The multi-machine launch of the README (torchrun --nnodes 2 with a c10d rendezvous), both
+    'nodes' on this machine with one process each: the same job as --standalone with 2 processes
+    on one node, so the same weights bit for bit (a rank's slice depends on its rank only)."""
+    run_dir = tmp_path / "run"
+    cmd = [str(BIN / "torchrun"), "--nnodes", "2", "--nproc-per-node", "1", "--rdzv-backend",
+           "c10d", "--rdzv-endpoint", f"127.0.0.1:{_free_port()}", "--rdzv-id", "gansrv-test",
+           "-m", "gansrv", *train_args("dcgan"), "--steps", str(STEPS), "--out", str(run_dir)]
+    nodes = [subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                              env=_env()) for _ in range(2)]
+    done = [node.communicate(timeout=240) for node in nodes]
+    assert [node.returncode for node in nodes] == [0, 0], done[0][1][-2000:] + done[1][1][-2000:]
+    assert sum(out.count("done: step 4") for out, _ in done) == 1  # one process speaks
+    assert json.loads((run_dir / "config.json").read_text())["train"]["processes"] == 2
+    alone, _ = runs["dcgan"]
+    last = f"checkpoints/step-{STEPS:08d}/{WEIGHTS}"
+    a, b = load_file(str(run_dir / last)), load_file(str(alone / last))
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
