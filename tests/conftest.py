@@ -9,6 +9,7 @@ import json
 import os
 import resource
 import signal
+import socket
 from pathlib import Path
 
 import numpy as np
@@ -39,6 +40,13 @@ def generate(model: Path, out: Path, *args: object, expect: int | None = 0) -> R
 def metrics_rows(run_dir: Path) -> list[dict]:
     """A run's metrics.jsonl, one dict per logged row."""
     return [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on now (for a server or a rendezvous)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
 
 @contextlib.contextmanager

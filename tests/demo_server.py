@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -23,6 +22,7 @@ import httpx
 import pytest
 
 from gansrv.demo.models import DemoModel, Limits, load_models
+from tests.conftest import free_port  # also imported from here by the demo tests
 
 LIMITS = Limits(max_images=32, max_steps=8, concurrency=4, queue_size=32, max_upload_bytes=1024**2)
 
@@ -33,12 +33,6 @@ class DemoServer:
     models: dict[str, DemoModel]
     limits: Limits
     app: Any  # the gradio Blocks, for tests of the server's own state
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def model_files(exports, folder: Path) -> Path:  # noqa: F811

@@ -23,7 +23,7 @@ from safetensors.torch import load_file
 from gansrv.plugins import registry
 from gansrv.train.checkpoint import STATE, WEIGHTS, latest_checkpoint
 from tests import diverging_plugin
-from tests.conftest import metrics_rows, one_line_error, run
+from tests.conftest import free_port, metrics_rows, one_line_error, run
 
 BIN = Path(sys.executable).parent
 TORCHRUN = [str(BIN / "torchrun"), "--standalone", "--nproc-per-node", "2", "-m", "gansrv"]
@@ -219,21 +219,13 @@ def test_a_nan_loss_in_one_process_stops_both_at_one_step(tmp_path):
     assert state["weights_digest_ranks"][0] == state["weights_digest_ranks"][1]
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def test_two_nodes_by_c10d_rendezvous_train_the_same_run_as_one_node(runs, tmp_path):
     """The multi-machine launch of the README (torchrun --nnodes 2 with a c10d rendezvous), both
     'nodes' on this machine with one process each: the same job as --standalone with 2 processes
     on one node, so the same weights bit for bit (a rank's slice depends on its rank only)."""
     run_dir = tmp_path / "run"
     cmd = [str(BIN / "torchrun"), "--nnodes", "2", "--nproc-per-node", "1", "--rdzv-backend",
-           "c10d", "--rdzv-endpoint", f"127.0.0.1:{_free_port()}", "--rdzv-id", "gansrv-test",
+           "c10d", "--rdzv-endpoint", f"127.0.0.1:{free_port()}", "--rdzv-id", "gansrv-test",
            "-m", "gansrv", *train_args("dcgan"), "--steps", str(STEPS), "--out", str(run_dir)]
     nodes = [subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                               env=_env()) for _ in range(2)]

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import generate
+from tests.conftest import free_port, generate
 from tests.test_writer_datasets import tiny_generator
 
 pytest.importorskip("ray")  # gansrv[ray]; the dev extra installs it, so CI runs this
@@ -27,12 +27,6 @@ RAY = Path(sys.executable).with_name("ray")
 ENV = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0", "RAY_AUTH_MODE": "disabled", "OMP_NUM_THREADS": "1"}
 COMMON = ("--n", "20000", "--format", "webdataset", "--shard-size", "4000", "--seed", "3")
 TEMP = re.compile(r"\.data-\d{6}\.tar\.(\d+)-\d+\.tmp")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")

@@ -125,8 +125,9 @@ def write_missing(gen, filt, plan: Plan, out: Path, todo: list[tuple[int, int]],
                   kept: dict[int, int]) -> int:
     """Search and write the slots without a file; records each slot's kept index in ``kept``."""
     from gansrv.generate.pool import save_pngs
+    from gansrv.generate.writer import fixed_codes
 
-    fixed = None if plan.codes is None else np.asarray(plan.codes, dtype=np.float32)
+    fixed = fixed_codes(plan)
     labels = [(s, label if plan.conditional else -1) for s, label in todo]
     count = 0
     for rows, images in search(gen, filt, labels, req.seed, req.truncation, req.batch_size, tally,
@@ -140,9 +141,9 @@ def write_missing(gen, filt, plan: Plan, out: Path, todo: list[tuple[int, int]],
 def write_metadata(gen, plan: Plan, out: Path, entries: list[tuple[int, int]], kept: dict[int, int],
                    req, model_name: str) -> None:
     """One sorted line per slot: the kept sample's file and generator index (and its slot)."""
-    from gansrv.generate.writer import meta_row
+    from gansrv.generate.writer import fixed_codes, meta_row
 
-    fixed = None if plan.codes is None else np.asarray(plan.codes, dtype=np.float32)
+    fixed = fixed_codes(plan)
     idx = np.array([kept[s] for s, _ in entries], dtype=np.int64)
     codes = codes_of(gen, idx, req.seed, fixed)
     lines = []

@@ -27,6 +27,7 @@ from gansrv.generate.plan import Plan
 from gansrv.generate.png import encode_pngs
 from gansrv.generate.shards import Layout, Part, file_writer, images_in, remove_temps
 from gansrv.generate.shards import Tally as FileTally
+from gansrv.generate.writer import fixed_codes
 
 
 def write_filtered_shards(gen, filt, plan: Plan, out: Path, req, model_name: str
@@ -67,7 +68,7 @@ def write_file(gen, filt, plan: Plan, layout: Layout, j: int, out: Path, req, mo
                tally: Tally) -> int:
     """Search file ``j``'s slots, then write it whole; returns its sample count. The search ends
     before the file is opened, so a filter that stops the run leaves no temporary file either."""
-    fixed = None if plan.codes is None else np.asarray(plan.codes, dtype=np.float32)
+    fixed = fixed_codes(plan)
     labels = list(_labels(plan, layout, j).items())
     parts: list[Part] = []
     slots: list[int] = []

@@ -65,7 +65,7 @@ def _infer(gen: Generator, batch: list[tuple[int, int]], seed: int, truncation: 
            plan: Plan) -> np.ndarray:
     idx = np.array([i for i, _ in batch], dtype=np.int64)
     if gen.code_spec is not None:
-        feeds = gen.code_feeds(idx, seed, truncation, _fixed(plan), plan.sweep)
+        feeds = gen.code_feeds(idx, seed, truncation, fixed_codes(plan), plan.sweep)
     else:
         feeds = {"z": noise(seed, idx, gen.info.latent_dim, truncation)}
     if plan.conditional:
@@ -73,7 +73,9 @@ def _infer(gen: Generator, batch: list[tuple[int, int]], seed: int, truncation: 
     return gen.run(feeds)
 
 
-def _fixed(plan: Plan) -> np.ndarray | None:
+def fixed_codes(plan: Plan) -> np.ndarray | None:
+    """The continuous codes the plan fixes for every image (a code model's ``--codes``) as the
+    array the runtime takes, or None."""
     return None if plan.codes is None else np.asarray(plan.codes, dtype=np.float32)
 
 
@@ -82,7 +84,7 @@ def _codes(gen: Generator, entries: list[tuple[int, int]], seed: int, plan: Plan
     if gen.code_spec is None:
         return None
     idx = np.array([i for i, _ in entries], dtype=np.int64)
-    return codes_for(seed, idx, gen.code_spec, _fixed(plan), plan.sweep)
+    return codes_for(seed, idx, gen.code_spec, fixed_codes(plan), plan.sweep)
 
 
 def _progress(total: int, show: bool):
