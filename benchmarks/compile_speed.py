@@ -5,16 +5,20 @@ the real ``gansrv train`` command once per mode: eager, ``--compile``, ``--chann
 modes of one family run back to back, so a drift of the shared machine hits them alike.
 Steps/s comes from metrics.jsonl as in ``steps_per_sec.py``: after ``--warmup`` steps (where the
 compile happens: its first steps are slow) and over the whole run, compile included; the latter
-is what a run of that many steps actually gains.
+is what a run of that many steps actually gains. With ``--rounds R`` every mode runs R times, the
+order of the modes reversed every other round (so a machine that gets quieter or busier during the
+run favours no mode), and the figures are the median over the rounds.
 
     python benchmarks/compile_speed.py                                  # every family, 300 steps
     python benchmarks/compile_speed.py --families dcgan cgan --steps 300 --json compile.json
+    python benchmarks/compile_speed.py --families dcgan cgan --rounds 3   # alternating order
 """
 
 from __future__ import annotations
 
 import argparse
 import shlex
+import statistics
 import sys
 import tempfile
 from pathlib import Path
@@ -23,7 +27,17 @@ from typing import Any
 from common import DEFAULT_DATA, finish_machine, machine_info, print_machine, write_json
 from steps_per_sec import measure
 
-MODES = {"eager": [], "compile": ["--compile"], "channels-last": ["--channels-last"]}
+MODES = {"eager": [], "compile": ["--compile"], "channels-last": ["--channels-last"],
+         "compile+channels-last": ["--compile", "--channels-last"]}
+
+
+def median_run(mode: str, runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """The first run's record with both rates replaced by their medians over the rounds."""
+    out = {**runs[0], "mode": mode, "rounds": [{k: r[k] for k in ("steps_per_s", "steps_per_s_all")}
+                                               for r in runs]}
+    for key in ("steps_per_s", "steps_per_s_all"):
+        out[key] = statistics.median(r[key] for r in runs)
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -35,6 +49,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--families", nargs="+", help="Only these families (default: every installed "
                                                  "noise/label/code family; image ones need pairs).")
     p.add_argument("--modes", nargs="+", default=list(MODES), choices=list(MODES))
+    p.add_argument("--rounds", type=int, default=1, help="Runs per mode, the order of the modes "
+                   "reversed every other round; figures are medians (default: %(default)s).")
     p.add_argument("--json", type=Path, help="Also write the figures to this JSON file.")
     args = p.parse_args(argv)
     from gansrv.kinds import Kind
@@ -47,14 +63,17 @@ def main(argv: list[str] | None = None) -> int:
     results: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="gansrv-compile-") as tmp:
         for fam in families:
-            for mode in args.modes:
-                root = Path(tmp) / mode
-                root.mkdir(exist_ok=True)
-                r = measure(fam, reg[fam].kind.value, args.data, args.steps, args.warmup, root,
-                            MODES[mode])
-                results.append({**r, "mode": mode})
-                print(f"  {fam} {mode}: {r['steps_per_s']:.2f} steps/s after warm-up, "
-                      f"{r['steps_per_s_all']:.2f} incl.", flush=True)
+            runs: dict[str, list[dict[str, Any]]] = {m: [] for m in args.modes}
+            for k in range(args.rounds):
+                for mode in args.modes if k % 2 == 0 else args.modes[::-1]:
+                    root = Path(tmp) / f"{mode}-{k}"
+                    root.mkdir(exist_ok=True)
+                    r = measure(fam, reg[fam].kind.value, args.data, args.steps, args.warmup, root,
+                                MODES[mode])
+                    runs[mode].append(r)
+                    print(f"  {fam} {mode} round {k}: {r['steps_per_s']:.2f} steps/s after "
+                          f"warm-up, {r['steps_per_s_all']:.2f} incl.", flush=True)
+            results += [median_run(mode, rs) for mode, rs in runs.items()]
     finish_machine(info)
     print(f"\n$ {shlex.join([sys.executable, *sys.argv])}\n")
     print("| family | mode | steps/s after warm-up | x eager | steps/s incl. warm-up | x eager |")

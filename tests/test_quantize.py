@@ -14,7 +14,7 @@ import pytest
 import torch
 from torch import nn
 
-from gansrv.export.subpixel import rewritable, subpixel_convtransposes
+from gansrv.export.subpixel import fold_shuffles, rewritable, subpixel_convtransposes
 from gansrv.runtime import Generator, read_info
 from tests.conftest import EVAL_FAST, one_line_error, run
 
@@ -66,11 +66,45 @@ def test_rewrite_leaves_what_it_cannot_express():
     assert subpixel_convtransposes(nn.Sequential(odd)) == 0
 
 
+FOLDABLE = [(4, 2, 1, 0), (3, 2, 1, 1), (5, 2, 2, 1), (4, 4, 0, 0), (6, 2, 0, 0)]
+
+
+@pytest.mark.parametrize("first", FOLDABLE)
+@pytest.mark.parametrize("second", FOLDABLE)
+def test_folded_shuffle_is_exact_at_any_size(first, second):
+    k1, s1, p1, o1 = first
+    k2, s2, p2, o2 = second
+    torch.manual_seed(k1 * 7 + k2)
+    m = nn.Sequential(nn.ConvTranspose2d(6, 8, k1, s1, p1, output_padding=o1), nn.BatchNorm2d(8),
+                      nn.LeakyReLU(0.2), nn.ConvTranspose2d(8, 3, k2, s2, p2, output_padding=o2),
+                      nn.Tanh()).eval()
+    m[1].running_mean.uniform_()
+    m[1].running_var.uniform_(0.5, 2)
+    folded = copy.deepcopy(m)
+    subpixel_convtransposes(folded)
+    whole = (k2 - 2 * p2 + o2 - s2) % (s1 * s2) == 0  # the output is whole cells of the coarse grid
+    assert fold_shuffles(folded) == int(whole)
+    assert sum(isinstance(c, nn.PixelShuffle) for c in folded.modules()) == 2 - whole
+    for hw in ((5, 4), (3, 3), (1, 2)):
+        x = torch.randn(2, 6, *hw)
+        assert torch.allclose(folded(x), m(x), atol=1e-5)
+
+
+def test_fold_keeps_wide_layers_and_non_elementwise_gaps():
+    wide = nn.Sequential(nn.ConvTranspose2d(4, 8, 4, 2, 1), nn.ReLU(), nn.ConvTranspose2d(8, 16, 4, 2, 1))
+    gap = nn.Sequential(nn.ConvTranspose2d(4, 8, 4, 2, 1), nn.MaxPool2d(1), nn.ConvTranspose2d(8, 1, 4, 2, 1))
+    grown = nn.Sequential(nn.ConvTranspose2d(4, 8, 4, 2, 1), nn.ConvTranspose2d(8, 1, 4, 2, 0))
+    for m in (wide, gap, grown):  # 16 channels; a pool between; 2(2H) + 2 is not whole coarse cells
+        assert subpixel_convtransposes(m) == 2 and fold_shuffles(m) == 0
+
+
 def test_int8_export_quantizes_measures_and_records(int8):
     path, stdout = int8
     assert "generator:" in stdout and "int8: mean pixel error" in stdout and "FID vs fp32" in stdout
     ops = _ops(path)
     assert "ConvTranspose" not in ops and {"Conv", "DepthToSpace", "QuantizeLinear"} <= ops
+    shuffles = [n for n in onnx.load(str(path)).graph.node if n.op_type == "DepthToSpace"]
+    assert len(shuffles) == 1  # 7 -> 14 -> 28: the feature map's shuffle folded into the image's
     extra = read_info(path).extra
     assert extra["precision"] == "int8" and extra["quality_images"] == "1000"
     assert 0 <= float(extra["mean_pixel_error"]) <= 4.0

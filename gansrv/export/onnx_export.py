@@ -157,7 +157,8 @@ def export_graph(run: LoadedRun, spec: ExportSpec, path: Path, opset: int, toler
 def prepare(module: Any, inputs: dict[str, Any] | None = None, subpixel: bool = False) -> Any:
     """An eval-mode deep copy with spectral/weight-norm parametrizations folded into plain weights;
     with example ``inputs`` (graphs of fixed size only) also the exact rewrites of
-    :mod:`gansrv.export.rewrite`; with ``subpixel`` those of :mod:`gansrv.export.subpixel`."""
+    :mod:`gansrv.export.rewrite`; with ``subpixel`` those of :mod:`gansrv.export.subpixel` (the
+    sub-pixel layers, and their shuffles folded where that pays)."""
     from torch.nn.utils import parametrize
 
     from gansrv.export.rewrite import point_convtransposes
@@ -172,9 +173,10 @@ def prepare(module: Any, inputs: dict[str, Any] | None = None, subpixel: bool = 
     if inputs is not None:
         point_convtransposes(m, inputs)
     if subpixel:
-        from gansrv.export.subpixel import subpixel_convtransposes
+        from gansrv.export.subpixel import fold_shuffles, subpixel_convtransposes
 
         subpixel_convtransposes(m)
+        fold_shuffles(m)
     return m
 
 

@@ -11,6 +11,13 @@ fp32 parity check against the untouched module still bounds the difference.
 
 The window and padding do not depend on the input size, so the rewrite also holds for graphs whose
 height and width are dynamic (pix2pix's U-Net).
+
+Between two such layers the interleave can go: :func:`fold_shuffles` lets the second layer read the
+first one's phases directly (a conv on the coarse grid whose output is the phases of both shuffles
+at once), so one DepthToSpace at the end replaces two. Folding multiplies that layer's taps by about
+(s*s)*(9/4), so it only pays where the layer is narrow and the shuffle it removes is wide: into an
+image layer (1-4 output channels) after a feature map of tens of channels. At 28 px that shuffle was
+a third of the int8 generator's time (docs/benchmarks.md, "int8 exports and --compile").
 """
 
 from __future__ import annotations
@@ -23,13 +30,15 @@ class SubPixelConvTranspose(nn.Module):
     """``PixelShuffle(s)(Conv2d(x))``: the same function as the ConvTranspose2d it replaces."""
 
     def __init__(self, weight: torch.Tensor, bias: torch.Tensor, padding: tuple[int, int, int, int],
-                 stride: int):
+                 stride: int, inner: int = 1):
         super().__init__()
         self.conv = nn.Conv2d(weight.shape[1], weight.shape[0], tuple(weight.shape[2:]), bias=True)
         self.conv.weight = nn.Parameter(weight, requires_grad=False)
         self.conv.bias = nn.Parameter(bias, requires_grad=False)
         self.pad = padding  # (left, right, top, bottom), as F.pad takes it
-        self.shuffle = nn.PixelShuffle(stride)
+        self.stride = stride  # this layer's own upsampling
+        self.inner = inner  # > 1: the input is the phases of an earlier shuffle, folded in here
+        self.shuffle = nn.PixelShuffle(stride * inner)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if any(self.pad):
@@ -105,7 +114,7 @@ def subpixel_convtransposes(module: nn.Module) -> int:
 def _fold_batchnorm(sub: SubPixelConvTranspose, bn: nn.BatchNorm2d) -> None:
     """y = (conv - mean) * gamma / sqrt(var + eps) + beta, per output channel of the shuffle: conv
     channels c*s*s .. c*s*s + s*s - 1 all become output channel c."""
-    s2 = sub.shuffle.upscale_factor ** 2
+    s2 = sub.stride ** 2
     scale = 1 / torch.sqrt(bn.running_var + bn.eps)
     if bn.affine:
         scale = scale * bn.weight.detach()
@@ -115,3 +124,77 @@ def _fold_batchnorm(sub: SubPixelConvTranspose, bn: nn.BatchNorm2d) -> None:
     sub.conv.weight = nn.Parameter(w * rep.view(-1, 1, 1, 1), requires_grad=False)
     sub.conv.bias = nn.Parameter((b - bn.running_mean.repeat_interleave(s2)) * rep
                                  + shift.repeat_interleave(s2), requires_grad=False)
+
+
+ELEMENTWISE = (nn.Identity, nn.ReLU, nn.LeakyReLU, nn.ELU, nn.GELU, nn.SiLU, nn.Tanh, nn.Sigmoid)
+
+
+def fold_shuffles(module: nn.Module, max_channels: int = 4) -> int:
+    """In every Sequential, fold the shuffle of a sub-pixel layer into a later one with at most
+    `max_channels` output channels when only elementwise layers lie between (see the module
+    docstring for why narrow layers only); returns how many shuffles went."""
+    count = 0
+    for parent in list(module.modules()):
+        if not isinstance(parent, nn.Sequential):
+            continue
+        names = list(parent._modules)
+        for j, name in enumerate(names):
+            b = parent._modules[name]
+            if type(b) is not SubPixelConvTranspose or b.inner > 1 \
+                    or b.conv.out_channels // b.stride ** 2 > max_channels:
+                continue
+            i = j - 1
+            while i >= 0 and isinstance(parent._modules[names[i]], ELEMENTWISE):
+                i -= 1
+            a = parent._modules[names[i]] if i >= 0 else None
+            if type(a) is not SubPixelConvTranspose or not isinstance(a.shuffle, nn.PixelShuffle):
+                continue
+            folded = _fold_pair(b, a.stride)
+            if folded is not None:
+                a.shuffle = nn.Identity()
+                parent._modules[name] = folded
+                count += 1
+    return count
+
+
+def _fold_axis(k: int, s: int, inner: int, lo: int, hi: int
+               ) -> tuple[list[tuple[int, int, int, int]], int, int] | None:
+    """Per axis: (output phase R, tap d, input phase, offset) for a layer of kernel k and shuffle s
+    reading the phases of a shuffle `inner` on the coarse grid, and the coarse padding (lo, hi)."""
+    grow = lo + hi - k + 1  # the layer's conv output minus its input size, on the fine grid
+    if grow % inner:
+        return None
+    rows = []
+    for r1 in range(inner):
+        for r2 in range(s):
+            for d in range(k):
+                t = r1 + d - lo
+                rows.append((r1 * s + r2, r2, d, t % inner, t // inner))
+    o_min, o_max = min(r[4] for r in rows), max(r[4] for r in rows)
+    pad_lo, pad_hi = -o_min, o_max + grow // inner
+    if pad_lo < 0 or pad_hi < 0:
+        return None
+    return [(big, r2, d, rin, o - o_min) for big, r2, d, rin, o in rows], pad_lo, pad_hi
+
+
+def _fold_pair(b: SubPixelConvTranspose, inner: int) -> SubPixelConvTranspose | None:
+    """`b` as a conv on the phases of a shuffle `inner` (its output: the phases of both)."""
+    s, (lo_w, hi_w, lo_h, hi_h) = b.stride, b.pad
+    w = b.conv.weight.detach()
+    cout, cin, kh, kw = w.shape[0] // (s * s), w.shape[1], w.shape[2], w.shape[3]
+    ah = _fold_axis(kh, s, inner, lo_h, hi_h)
+    aw = _fold_axis(kw, s, inner, lo_w, hi_w)
+    if ah is None or aw is None:
+        return None
+    (rows_h, plo_h, phi_h), (rows_w, plo_w, phi_w) = ah, aw
+    big = s * inner
+    kh2, kw2 = max(r[4] for r in rows_h) + 1, max(r[4] for r in rows_w) + 1
+    src = w.view(cout, s, s, cin, kh, kw)
+    out = torch.zeros(cout, big, big, cin, inner, inner, kh2, kw2, dtype=w.dtype)
+    for rh, r2h, dh, ih, oh in rows_h:
+        for rw, r2w, dw, iw, ow in rows_w:
+            out[:, rh, rw, :, ih, iw, oh, ow] = src[:, r2h, r2w, :, dh, dw]
+    bias = b.conv.bias.detach().view(cout, 1, s, 1, s).expand(cout, inner, s, inner, s)
+    return SubPixelConvTranspose(out.reshape(cout * big * big, cin * inner * inner, kh2, kw2),
+                                 bias.reshape(-1).contiguous(), (plo_w, phi_w, plo_h, phi_h), s,
+                                 inner)
