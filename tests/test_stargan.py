@@ -206,3 +206,26 @@ def test_rgb_domains_and_bad_configs(tmp_path):
     res = run("train", "stargan", "--data", one, "--steps", "1", "--out", tmp_path / "c", *SMALL,
               expect=None)
     assert "needs at least 2 classes" in one_line_error(res)  # the engine says so first
+
+
+def test_domain_norm_resumes_exactly_and_exports_per_domain_norms(domains, tmp_path):
+    """--domain-norm: G's norms look up the target domain's scale and shift; resume stays exact and
+    the export (a Gather per norm) matches torch for every domain."""
+    from tests.conftest import train_and_resume
+
+    full, part = train_and_resume("stargan", tmp_path, 4, "--data", domains, *SMALL, "--domain-norm")
+    G = load_run(full).modules["G"].eval()
+    G2 = load_run(part).modules["G"]
+    for (name, x), (_, y) in zip(G.state_dict().items(), G2.state_dict().items()):
+        assert torch.equal(x, y), name
+    scale = G.state_dict()["net.1.scale.weight"]
+    assert scale.shape == (len(DOMAINS), 4) and not torch.equal(scale[0], scale[1])  # trained apart
+    run("export", full, "-o", tmp_path / "dn.onnx")
+    translator = Translator.from_file(tmp_path / "dn.onnx", "cpu")
+    images = np.random.default_rng(2).integers(0, 256, (2, 12, 20, 1), dtype=np.uint8)
+    x = torch.from_numpy(images.transpose(0, 3, 1, 2)).float() / 127.5 - 1
+    for k in range(len(DOMAINS)):
+        with torch.no_grad():
+            want = G(x, torch.full((2,), k)).numpy()
+        want = np.clip(np.rint((want + 1) * 127.5), 0, 255).astype(np.uint8).transpose(0, 2, 3, 1)
+        assert np.abs(translator.translate(images, to=k).astype(int) - want).max() <= 1

@@ -5,9 +5,11 @@ compiles the module's call without wrapping it (``torch.compile(m)`` would retur
 ``OptimizedModule`` whose state_dict keys gain an ``_orig_mod.`` prefix), and channels-last only
 changes the memory layout of 4-D weights. What each one gains per family is measured by
 ``benchmarks/compile_speed.py`` (docs/benchmarks.md, "int8 exports and --compile"). Neither is on
-by default: at a few hundred steps the compile costs more than it saves on the 2-core CPU, and
-channels-last's measured gain came from one run per mode whose order favoured it (the load fell
-during the run), so it is to be re-measured before it becomes any family's default.
+by default. On the 2-core CPU, measured quietly with the modes' order alternating (2026-12-02):
+``--compile`` x0.79-0.96 of eager's steps/s after its warm-up, because ~79 % of a dcgan or cgan
+step is in convolution kernels that Inductor calls unchanged (benchmarks/step_profile.py: no
+compile can beat x1.27 there); ``--channels-last`` x1.07-1.10, a gain within the round-to-round
+spread for cgan and measured for two families only.
 
 Exact resume holds with ``--compile``: a resumed run compiles the same graphs again, and Inductor's
 generated kernels are the same code for the same shapes, so the run continues bit for bit (tested

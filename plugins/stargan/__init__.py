@@ -34,6 +34,10 @@ class Config:
     lambda_gp: float = option(10.0, "Weight of D's gradient penalty (WGAN-GP).", min=0.0, max=1e4)
     lambda_id: float = option(0.0, "Weight of an identity term ||G(x, c_orig) - x||_1 (CycleGAN's; "
                                    "not in the StarGAN paper: 0 = off).", min=0.0, max=1e4)
+    domain_norm: bool = option(False, "G's instance norms take the target domain's own scale and "
+                                      "shift (conditional instance norm): the domain reaches every "
+                                      "layer, not only the input, whose constant one-hot maps the "
+                                      "first InstanceNorm mostly subtracts away.")
     n_critic: int = fields.steps(5, "D")
     lr: float = fields.lr(1e-4, players="G and D")
     beta1: float = fields.beta1(0.5)
@@ -77,7 +81,8 @@ class StarGAN(Family):
         from gansrv_plugins.stargan.models import StarDiscriminator, StarGenerator
 
         k = data.num_classes
-        return {"G": StarGenerator(data.channels, k, config.g_width, config.blocks),
+        return {"G": StarGenerator(data.channels, k, config.g_width, config.blocks,
+                                   config.domain_norm),
                 "D": StarDiscriminator(data.channels, config.image_size, k, config.d_width,
                                        d_layers(config))}
 

@@ -15,38 +15,71 @@ def _inorm(channels: int) -> nn.Module:
     return nn.InstanceNorm2d(channels, affine=True, track_running_stats=False)
 
 
+class DomainInstanceNorm(nn.Module):
+    """InstanceNorm whose scale and shift are the target domain's own (conditional instance norm,
+    Dumoulin et al. 2017). Joined to the input only, the domain's one-hot maps are constant over the
+    image, and the InstanceNorm after the first conv subtracts each map's mean: what gets through is
+    only the unevenness the zero-padded border gives them, and only additively. Here the domain
+    scales and shifts every normalised map: a global change such as inversion is one sign."""
+
+    def __init__(self, channels: int, domains: int):
+        super().__init__()
+        self.norm = nn.InstanceNorm2d(channels, affine=False, track_running_stats=False)
+        self.scale = nn.Embedding(domains, channels)
+        self.shift = nn.Embedding(domains, channels)
+        nn.init.ones_(self.scale.weight)
+        nn.init.zeros_(self.shift.weight)
+
+    def forward(self, x: torch.Tensor, label: torch.Tensor) -> torch.Tensor:
+        return self.norm(x) * self.scale(label)[:, :, None, None] + self.shift(label)[:, :, None, None]
+
+
+def _norm(channels: int, domains: int) -> nn.Module:
+    """Plain instance norm (``domains`` = 0) or the domain-conditional one."""
+    return DomainInstanceNorm(channels, domains) if domains else _inorm(channels)
+
+
+def _run(layers: nn.Sequential, x: torch.Tensor, label: torch.Tensor) -> torch.Tensor:
+    for m in layers:
+        x = m(x, label) if isinstance(m, (DomainInstanceNorm, ResidualBlock)) else m(x)
+    return x
+
+
 class ResidualBlock(nn.Module):
-    def __init__(self, width: int):
+    def __init__(self, width: int, domains: int = 0):
         super().__init__()
         self.body = nn.Sequential(
-            nn.Conv2d(width, width, 3, 1, 1, bias=False), _inorm(width), nn.ReLU(True),
-            nn.Conv2d(width, width, 3, 1, 1, bias=False), _inorm(width))
+            nn.Conv2d(width, width, 3, 1, 1, bias=False), _norm(width, domains), nn.ReLU(True),
+            nn.Conv2d(width, width, 3, 1, 1, bias=False), _norm(width, domains))
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x + self.body(x)
+    def forward(self, x: torch.Tensor, label: torch.Tensor | None = None) -> torch.Tensor:
+        return x + _run(self.body, x, label)
 
 
 class StarGenerator(nn.Module):
     """G(image, label): the target domain's one-hot replicated over H x W and joined to the image's
     channels; c7s1-w, two stride-2 convs, ``blocks`` residual blocks, two transposed convs, c7s1-C,
-    tanh. Fully convolutional: any H and W that are multiples of :data:`MULTIPLE`."""
+    tanh. Fully convolutional: any H and W that are multiples of :data:`MULTIPLE`. With
+    ``domain_norm`` every InstanceNorm is a :class:`DomainInstanceNorm` (same layer indices)."""
 
     multiple = MULTIPLE
 
-    def __init__(self, channels: int, domains: int, width: int, blocks: int):
+    def __init__(self, channels: int, domains: int, width: int, blocks: int,
+                 domain_norm: bool = False):
         super().__init__()
         self.domains = domains
+        k = domains if domain_norm else 0
         # one-hot rows as a buffer: eye[label] is a Gather in ONNX (no OneHot op, no Python loop)
         self.register_buffer("eye", torch.eye(domains), persistent=False)
         layers: list[nn.Module] = [nn.Conv2d(channels + domains, width, 7, 1, 3, bias=False),
-                                   _inorm(width), nn.ReLU(True)]
+                                   _norm(width, k), nn.ReLU(True)]
         w = width
         for _ in range(2):
-            layers += [nn.Conv2d(w, w * 2, 4, 2, 1, bias=False), _inorm(w * 2), nn.ReLU(True)]
+            layers += [nn.Conv2d(w, w * 2, 4, 2, 1, bias=False), _norm(w * 2, k), nn.ReLU(True)]
             w *= 2
-        layers += [ResidualBlock(w) for _ in range(blocks)]
+        layers += [ResidualBlock(w, k) for _ in range(blocks)]
         for _ in range(2):
-            layers += [nn.ConvTranspose2d(w, w // 2, 4, 2, 1, bias=False), _inorm(w // 2),
+            layers += [nn.ConvTranspose2d(w, w // 2, 4, 2, 1, bias=False), _norm(w // 2, k),
                        nn.ReLU(True)]
             w //= 2
         layers += [nn.Conv2d(w, channels, 7, 1, 3, bias=False), nn.Tanh()]
@@ -54,7 +87,7 @@ class StarGenerator(nn.Module):
 
     def forward(self, image: torch.Tensor, label: torch.Tensor) -> torch.Tensor:
         c = self.eye[label][:, :, None, None].expand(-1, -1, image.shape[2], image.shape[3])
-        return self.net(torch.cat([image, c], 1))
+        return _run(self.net, torch.cat([image, c], 1), label)
 
 
 def d_side(size: int, layers: int) -> int:
