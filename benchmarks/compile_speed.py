@@ -61,6 +61,7 @@ def main(argv: list[str] | None = None) -> int:
     info = machine_info()
     print_machine(info)
     results: list[dict[str, Any]] = []
+    failed: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="gansrv-compile-") as tmp:
         for fam in families:
             runs: dict[str, list[dict[str, Any]]] = {m: [] for m in args.modes}
@@ -68,25 +69,31 @@ def main(argv: list[str] | None = None) -> int:
                 for mode in args.modes if k % 2 == 0 else args.modes[::-1]:
                     root = Path(tmp) / f"{mode}-{k}"
                     root.mkdir(exist_ok=True)
-                    r = measure(fam, reg[fam].kind.value, args.data, args.steps, args.warmup, root,
-                                MODES[mode])
+                    try:
+                        r = measure(fam, reg[fam].kind.value, args.data, args.steps, args.warmup,
+                                    root, MODES[mode])
+                    except SystemExit as e:  # one family's failure is a finding, not the end
+                        print(f"  {fam} {mode} round {k}: FAILED: {e}", flush=True)
+                        failed.append({"family": fam, "mode": mode, "error": str(e)})
+                        continue
                     runs[mode].append(r)
                     print(f"  {fam} {mode} round {k}: {r['steps_per_s']:.2f} steps/s after "
                           f"warm-up, {r['steps_per_s_all']:.2f} incl.", flush=True)
-            results += [median_run(mode, rs) for mode, rs in runs.items()]
+            results += [median_run(mode, rs) for mode, rs in runs.items() if rs]
     finish_machine(info)
     print(f"\n$ {shlex.join([sys.executable, *sys.argv])}\n")
     print("| family | mode | steps/s after warm-up | x eager | steps/s incl. warm-up | x eager |")
     print("|---|---|--:|--:|--:|--:|")
     for r in results:
-        base = next(b for b in results if b["family"] == r["family"] and b["mode"] == "eager") \
-            if "eager" in args.modes else r
+        base = next((b for b in results if b["family"] == r["family"] and b["mode"] == "eager"), r)
         print(f"| {r['family']} | {r['mode']} | {r['steps_per_s']:.2f} | "
               f"x{r['steps_per_s'] / base['steps_per_s']:.2f} | {r['steps_per_s_all']:.2f} | "
               f"x{r['steps_per_s_all'] / base['steps_per_s_all']:.2f} |")
+    for f in failed:
+        print(f"| {f['family']} | {f['mode']} | failed | | | |")
     if args.json:
-        write_json(args.json, {"results": results, "steps": args.steps, "warmup": args.warmup,
-                               "machine": info})
+        write_json(args.json, {"results": results, "failed": failed, "steps": args.steps,
+                               "warmup": args.warmup, "machine": info})
     return 0
 
 
