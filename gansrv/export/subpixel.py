@@ -14,9 +14,10 @@ height and width are dynamic (pix2pix's U-Net).
 
 Between two such layers the interleave can go: :func:`fold_shuffles` lets the second layer read the
 first one's phases directly (a conv on the coarse grid whose output is the phases of both shuffles
-at once), so one DepthToSpace at the end replaces two. Folding multiplies that layer's taps by about
-(s*s)*(9/4), so it only pays where the layer is narrow and the shuffle it removes is wide: into an
-image layer (1-4 output channels) after a feature map of tens of channels. At 28 px that shuffle was
+at once), so one DepthToSpace at the end replaces two. Folding multiplies that layer's multiply-adds
+by the earlier shuffle's s*s (each coarse tap covers s*s fine pixels, most of them zero weights), so
+it only pays where the layer is narrow and the shuffle it removes is wide: into an image layer (1-4
+output channels) after a feature map of tens of channels. At 28 px that shuffle was
 a third of the int8 generator's time (docs/benchmarks.md, "int8 exports and --compile").
 """
 
@@ -158,9 +159,11 @@ def fold_shuffles(module: nn.Module, max_channels: int = 4) -> int:
 
 
 def _fold_axis(k: int, s: int, inner: int, lo: int, hi: int
-               ) -> tuple[list[tuple[int, int, int, int]], int, int] | None:
-    """Per axis: (output phase R, tap d, input phase, offset) for a layer of kernel k and shuffle s
-    reading the phases of a shuffle `inner` on the coarse grid, and the coarse padding (lo, hi)."""
+               ) -> tuple[list[tuple[int, int, int, int, int]], int, int] | None:
+    """Per axis, for a layer of kernel k, padding (lo, hi) and shuffle s that reads the phases of a
+    shuffle `inner` on the coarse grid: (output phase of both shuffles, own output phase, tap,
+    input phase, coarse offset) rows, and the coarse padding; None when the layer's output is not
+    a whole number of coarse cells."""
     grow = lo + hi - k + 1  # the layer's conv output minus its input size, on the fine grid
     if grow % inner:
         return None
