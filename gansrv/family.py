@@ -129,6 +129,12 @@ class Family:
         inherited = getattr(self.Config, "legacy_values", {})
         return self.Config(**{**inherited, **self.legacy_config, **values})
 
+    def double_backward(self, config: Any) -> set[str]:
+        """Roles of the modules whose gradient the step differentiates again (a gradient penalty).
+        ``--compile`` leaves these eager: torch.compile's autograd has no double backward, and the
+        step would fail at its first penalty."""
+        return set()
+
     def resolve_config(self, config: Any, data: DataSpec) -> Any:
         """The config a new run trains with on ``data``: data-dependent values (an ``auto``) decided.
 

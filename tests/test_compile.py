@@ -70,3 +70,31 @@ def test_channels_last_resume_repeats_a_channels_last_run_exactly(tmp_path, fami
     wa, wb = weights(full, 6), weights(part, 6)
     assert [r["loss_g"] for r in rows(full)] == [r["loss_g"] for r in rows(part)]
     assert all((wa[k] == wb[k]).all() for k in wa)
+
+
+def test_gradient_penalty_critics_stay_eager_under_compile():
+    """A gradient penalty differentiates the critic twice, which torch.compile cannot: those roles
+    are left uncompiled (and the log says so), the others compiled."""
+    from torch import nn
+
+    from gansrv.plugins import registry
+    from gansrv.train.compile import apply
+
+    fams = registry().families
+    for name in ("wgan-gp", "progan", "stargan"):
+        fam = fams[name]
+        assert fam.double_backward(fam.Config()) == {"D"}, name
+    for name in ("dcgan", "cgan", "wgan"):
+        assert fams[name].double_backward(fams[name].Config()) == set(), name
+    said: list[str] = []
+    modules = {"G": nn.Linear(2, 2), "D": nn.Linear(2, 1)}
+    apply(modules, True, False, {"D"}, said.append)
+    assert modules["G"]._compiled_call_impl is not None and modules["D"]._compiled_call_impl is None
+    assert said == ["--compile: D stays eager (its gradient penalty differentiates it twice, which "
+                    "torch.compile cannot)"]
+
+
+@pytest.mark.slow
+def test_wgan_gp_trains_with_compile(tmp_path):
+    train("wgan-gp", "--steps", 3, "--out", tmp_path / "run", "--compile", *COMMON)
+    assert [r["step"] for r in rows(tmp_path / "run")] == [1, 2, 3]

@@ -34,6 +34,9 @@ class ConvCriticFamily(Family):
         Config's fields of the same names."""
         return {k: getattr(config, k) for k in CRITIC_OPTIONS if hasattr(config, k)}
 
+    def double_backward(self, config: Any) -> set[str]:
+        return {"D"} if getattr(config, "gp_weight", 0) > 0 else set()
+
     def optimizers(self, config: Any, modules: Any) -> dict[str, Any]:
         """One Adam per player (``lr``, ``beta1``, ``beta2``); WGAN's RMSprop overrides this."""
         from gansrv.nn.optim import adam_per_module

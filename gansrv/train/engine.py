@@ -102,7 +102,8 @@ class Trainer:
         self.spec: DataSpec = data.spec()
         torch.manual_seed(opts.seed)
         self.modules = {k: m.to(self.device) for k, m in family.build(config, self.spec).items()}
-        compile_modules(self.modules, opts.compile, opts.channels_last)
+        compile_modules(self.modules, opts.compile, opts.channels_last,
+                        family.double_backward(config), log)
         self.optimizers = family.optimizers(config, self.modules)
         semi = getattr(family, "semi_supervised", False) and data.labels is not None
         labels = None if data.labels is None or semi else torch.from_numpy(data.labels)

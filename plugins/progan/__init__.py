@@ -71,6 +71,9 @@ class ProGAN(Family):
         D = GrowingDiscriminator(sides, data.channels, config.width, config.group)
         return {"G": G, "D": D, EMA: ema_copy(G)}
 
+    def double_backward(self, config) -> set[str]:
+        return {"D"} if config.gp_weight > 0 else set()  # the gradient penalty
+
     def optimizers(self, config, modules):
         from gansrv.nn.optim import adam_per_module
 

@@ -86,6 +86,9 @@ class StarGAN(Family):
                 "D": StarDiscriminator(data.channels, config.image_size, k, config.d_width,
                                        d_layers(config))}
 
+    def double_backward(self, config) -> set[str]:
+        return {"D"} if config.lambda_gp > 0 else set()  # the gradient penalty
+
     def optimizers(self, config, modules):
         import torch
 
