@@ -8,8 +8,8 @@ changes the memory layout of 4-D weights. What each one gains per family is meas
 by default. On the 2-core CPU, measured quietly with the modes' order alternating (2026-12-02):
 ``--compile`` x0.79-0.96 of eager's steps/s after its warm-up, because ~79 % of a dcgan or cgan
 step is in convolution kernels that Inductor calls unchanged (benchmarks/step_profile.py: no
-compile can beat x1.27 there); ``--channels-last`` x1.07-1.10, a gain within the round-to-round
-spread for cgan and measured for two families only.
+compile can beat x1.27 there), and x0.58-1.05 across the other families; ``--channels-last``
+x1.07-1.10 on those two and x0.88-1.25 across the others (one round each): no consistent gain.
 
 Exact resume holds with ``--compile``: a resumed run compiles the same graphs again, and Inductor's
 generated kernels are the same code for the same shapes, so the run continues bit for bit (tested
