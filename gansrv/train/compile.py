@@ -28,12 +28,13 @@ def apply(modules: dict[str, nn.Module], compile: bool, channels_last: bool,
           eager: Iterable[str] = (), log: Callable[[str], None] | None = None) -> None:
     """Compile and/or re-layout every module of a run (a no-op when both are off); the roles in
     ``eager`` (a gradient penalty's double backward: Family.double_backward) stay uncompiled."""
+    eager = set(eager)
     for role, m in modules.items():
         if channels_last:
             m.to(memory_format=torch.channels_last)
         if compile and role not in eager:
             m.compile(dynamic=False)
-    kept = sorted(set(eager) & set(modules)) if compile else []
+    kept = sorted(eager & set(modules)) if compile else []
     if kept and log is not None:
         log(f"--compile: {', '.join(kept)} stays eager (its gradient penalty differentiates it "
             f"twice, which torch.compile cannot)")
