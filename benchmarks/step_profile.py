@@ -32,7 +32,6 @@ def is_kernel(name: str) -> bool:
 
 
 def profile_family(family: str, data: Path, steps: int, root: Path) -> dict[str, Any]:
-    import torch
     from torch.profiler import ProfilerActivity, profile
 
     from gansrv.cli import cli
@@ -48,7 +47,6 @@ def profile_family(family: str, data: Path, steps: int, root: Path) -> dict[str,
     total = sum(t for _, t in rows)
     kernel = sum(t for k, t in rows if is_kernel(k))
     top = sorted(rows, key=lambda r: -r[1])[:12]
-    del torch
     return {"family": family, "steps": steps, "self_cpu_s": total / 1e6, "kernel_s": kernel / 1e6,
             "kernel_share": kernel / total, "ceiling": total / kernel if kernel else float("inf"),
             "top": [{"op": k, "s": t / 1e6, "share": t / total, "kernel": is_kernel(k)} for k, t in top]}

@@ -73,6 +73,20 @@ def train_and_resume(family: str, root: Path, steps: int, *common: object) -> tu
     return full, part
 
 
+def assert_same_weights(a: Path, b: Path, roles: tuple[str, ...]) -> None:
+    """The saved networks of two runs hold the same tensors, role by role (exact-resume checks)."""
+    import torch
+
+    from gansrv.train.load import load_run
+
+    ma, mb = load_run(a).modules, load_run(b).modules
+    for role in roles:
+        sa, sb = ma[role].state_dict(), mb[role].state_dict()
+        assert sa.keys() == sb.keys(), role
+        for name, x in sa.items():
+            assert torch.equal(x, sb[name]), (role, name)
+
+
 def assert_loss_plot(run_dir: Path) -> None:
     """loss.png has one panel per quantity in metrics.jsonl (3 to a row, 360 x 234 px each at the
     engine's 90 dpi) and each panel holds its curve (matplotlib's first colour); spare panels none.

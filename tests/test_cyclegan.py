@@ -14,7 +14,7 @@ from PIL import Image
 from gansrv.data.paired import load_unpaired
 from gansrv.runtime import Translator, read_info
 from gansrv.train.load import load_run
-from tests.conftest import SHARED_DATA, one_line_error, run
+from tests.conftest import SHARED_DATA, assert_same_weights, one_line_error, run
 
 HORSES = SHARED_DATA / "horse2zebra-mini"
 SMALL = ("--image-size", "32", "--ngf", "4", "--ndf", "4", "--blocks", "1", "--pool-size", "3",
@@ -67,10 +67,7 @@ def test_resume_repeats_the_run_pools_included(trained, domains, tmp_path):
     split = tmp_path / "split"
     run("train", "cyclegan", "--data", domains, "--steps", "1", "--out", split, *SMALL)
     run("train", "cyclegan", "--resume", split, "--steps", "3", "--no-progress")
-    a, b = load_run(trained[0]).modules, load_run(split).modules
-    for role in ("G_AB", "G_BA", "D_A", "D_B"):
-        for (name, x), (_, y) in zip(a[role].state_dict().items(), b[role].state_dict().items()):
-            assert torch.equal(x, y), (role, name)
+    assert_same_weights(trained[0], split, ("G_AB", "G_BA", "D_A", "D_B"))
     row = json.loads((split / "metrics.jsonl").read_text().splitlines()[-1])
     assert {"d_a", "d_b", "g_gan", "cycle", "identity"} <= set(row)
 

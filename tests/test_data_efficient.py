@@ -14,7 +14,7 @@ from gansrv.kits import data_efficient as de
 from gansrv.nn.augment import translate
 from gansrv.plugins import registry
 from gansrv.train.load import load_run
-from tests.conftest import one_line_error, run, train_and_resume
+from tests.conftest import assert_same_weights, one_line_error, run, train_and_resume
 from tests.paired_tasks import mnist_digits, write_pair_folders
 
 SMALL = ("--limit", "256", "--batch-size", "32", "--no-progress", "--sample-every", "0")
@@ -154,10 +154,7 @@ def test_pix2pix_augments_its_pairs_and_resumes_exactly(tmp_path, mnist_dir):
     common = ("--data", pairs, "--image-size", "20", "--crop-size", "16", "--ngf", "8", "--ndf", "8",
               "--patch", "16", "--batch-size", "16", "--no-progress", "--augment-target", "0")
     full, part = train_and_resume("pix2pix", tmp_path, 4, *common)
-    a, b = load_run(full).modules, load_run(part).modules
-    for role in ("G", "D"):
-        for (name, x), (_, y) in zip(a[role].state_dict().items(), b[role].state_dict().items()):
-            assert torch.equal(x, y), (role, name)
+    assert_same_weights(full, part, ("G", "D"))
     assert json.loads((full / "config.json").read_text())["config"]["augment"] == "on"
     assert json.loads((full / "metrics.jsonl").read_text().splitlines()[-1])["augment_p"] == 1.0
     saved = json.loads((full / "config.json").read_text())

@@ -16,7 +16,7 @@ from PIL import Image
 from gansrv.errors import UserError
 from gansrv.runtime import Generator, Translator, read_info
 from gansrv.train.load import load_run
-from tests.conftest import one_line_error, run
+from tests.conftest import assert_same_weights, one_line_error, run
 from tests.paired_tasks import edge_maps, mnist_digits, write_pair_folders
 from tests.torch_free import run_torch_free
 
@@ -51,10 +51,7 @@ def test_training_resumes_exactly_crops_and_flips_included(exported, pairs, tmp_
     split = tmp_path / "split"
     run("train", "pix2pix", "--data", pairs, "--steps", "1", "--out", split, *SMALL)
     run("train", "pix2pix", "--resume", split, "--steps", "3", "--no-progress")
-    a, b = load_run(exported.run_dir).modules, load_run(split).modules  # 3 steps straight
-    for role in ("G", "D"):
-        for (name, x), (_, y) in zip(a[role].state_dict().items(), b[role].state_dict().items()):
-            assert torch.equal(x, y), (role, name)
+    assert_same_weights(exported.run_dir, split, ("G", "D"))  # against 3 steps straight
     rows = [json.loads(line) for line in (split / "metrics.jsonl").read_text().splitlines()]
     assert {"d_loss", "g_gan", "g_l1"} <= set(rows[-1])
     grid = Image.open(split / "samples" / "step-000003.png")

@@ -18,7 +18,7 @@ from gansrv.errors import UserError
 from gansrv.runtime import Classifier, Translator, read_info
 from gansrv.train import pictures
 from gansrv.train.load import load_run
-from tests.conftest import one_line_error, run
+from tests.conftest import assert_same_weights, one_line_error, run, train_and_resume
 
 DOMAINS = ("dark", "inverted", "plain")  # folder names, so class indices 0, 1, 2
 SMALL = ("--image-size", "16", "--g-width", "4", "--d-width", "4", "--blocks", "1",
@@ -56,13 +56,8 @@ def exported(tmp_path_factory, domains) -> Exported:
 
 
 def test_training_resumes_exactly(domains, tmp_path):
-    from tests.conftest import train_and_resume
-
     full, part = train_and_resume("stargan", tmp_path, 4, "--data", domains, *SMALL)
-    a, b = load_run(full).modules, load_run(part).modules
-    for role in ("G", "D"):
-        for (name, x), (_, y) in zip(a[role].state_dict().items(), b[role].state_dict().items()):
-            assert torch.equal(x, y), (role, name)
+    assert_same_weights(full, part, ("G", "D"))
     rows = [json.loads(line) for line in (part / "metrics.jsonl").read_text().splitlines()]
     assert {"d_adv", "d_cls", "gp", "d_acc", "g_adv", "g_cls", "g_rec"} <= set(rows[-1])
 
@@ -95,6 +90,14 @@ def test_export_takes_image_and_target_domain_at_any_multiple_of_4(exported):
     assert info.parity_max_abs_error < 1e-4 and head.parity_max_abs_error < 1e-4
 
 
+def torch_translation(G: torch.nn.Module, images: np.ndarray, k: int) -> np.ndarray:
+    """What the torch G makes of uint8 NHWC ``images`` for domain ``k``, as uint8 NHWC."""
+    x = torch.from_numpy(images.transpose(0, 3, 1, 2)).float() / 127.5 - 1
+    with torch.no_grad():
+        out = G(x, torch.full((len(images),), k)).numpy()
+    return np.clip(np.rint((out + 1) * 127.5), 0, 255).astype(np.uint8).transpose(0, 2, 3, 1)
+
+
 def test_translator_matches_torch_for_every_domain_and_size(exported):
     G = load_run(exported.run_dir).modules["G"].eval()
     translator = Translator.from_file(exported.generator, "cpu")
@@ -102,11 +105,8 @@ def test_translator_matches_torch_for_every_domain_and_size(exported):
     rng = np.random.default_rng(1)
     for h, w in ((16, 16), (12, 24)):
         images = rng.integers(0, 256, (3, h, w, 1), dtype=np.uint8)
-        x = torch.from_numpy(images.transpose(0, 3, 1, 2)).float() / 127.5 - 1
         for k, name in enumerate(DOMAINS):
-            with torch.no_grad():
-                want = G(x, torch.full((3,), k)).numpy()
-            want = np.clip(np.rint((want + 1) * 127.5), 0, 255).astype(np.uint8).transpose(0, 2, 3, 1)
+            want = torch_translation(G, images, k)
             for to in (name, k):
                 got = translator.translate(images, to=to)
                 assert np.abs(got.astype(int) - want).max() <= 1, (h, w, to)
@@ -211,21 +211,14 @@ def test_rgb_domains_and_bad_configs(tmp_path):
 def test_domain_norm_resumes_exactly_and_exports_per_domain_norms(domains, tmp_path):
     """--domain-norm: G's norms look up the target domain's scale and shift; resume stays exact and
     the export (a Gather per norm) matches torch for every domain."""
-    from tests.conftest import train_and_resume
-
     full, part = train_and_resume("stargan", tmp_path, 4, "--data", domains, *SMALL, "--domain-norm")
+    assert_same_weights(full, part, ("G", "D"))
     G = load_run(full).modules["G"].eval()
-    G2 = load_run(part).modules["G"]
-    for (name, x), (_, y) in zip(G.state_dict().items(), G2.state_dict().items()):
-        assert torch.equal(x, y), name
     scale = G.state_dict()["net.1.scale.weight"]
     assert scale.shape == (len(DOMAINS), 4) and not torch.equal(scale[0], scale[1])  # trained apart
     run("export", full, "-o", tmp_path / "dn.onnx")
     translator = Translator.from_file(tmp_path / "dn.onnx", "cpu")
     images = np.random.default_rng(2).integers(0, 256, (2, 12, 20, 1), dtype=np.uint8)
-    x = torch.from_numpy(images.transpose(0, 3, 1, 2)).float() / 127.5 - 1
     for k in range(len(DOMAINS)):
-        with torch.no_grad():
-            want = G(x, torch.full((2,), k)).numpy()
-        want = np.clip(np.rint((want + 1) * 127.5), 0, 255).astype(np.uint8).transpose(0, 2, 3, 1)
+        want = torch_translation(G, images, k)
         assert np.abs(translator.translate(images, to=k).astype(int) - want).max() <= 1
