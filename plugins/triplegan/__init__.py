@@ -44,6 +44,10 @@ class Config:
                                    "prediction from uniform) on unlabelled images.", min=0.0, max=100.0)
     ssl_start: int = option(0, "Steps before entropy minimisation and class balance join C's loss "
                             "(0: from the start).", min=0, max=10**8)
+    real_pseudo: float = option(0.0, "Share of D's real side given to unlabelled images with C's "
+                                "labels, the rest to the labelled pairs (the authors' code: about "
+                                "400 of 401; 0: the labelled pairs alone, as the paper's text).",
+                                min=0.0, max=1.0)
     adversarial_weight: float = option(0.0, "C: weight of its term from D (times alpha; the "
                                        "paper: 1; 0 measured better at CPU lengths).",
                                        min=0.0, max=100.0)

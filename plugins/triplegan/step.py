@@ -2,7 +2,8 @@
 
 Three players share one game: C models p(y | x), G models p(x | y), D judges (x, y) pairs.
 
-- D (their eq. 2, on logits): real labelled pairs (x_l, y_l) -> 1; with weight α the pairs C
+- D (their eq. 2, on logits): real labelled pairs (x_l, y_l) -> 1 (with ``real_pseudo``, also
+  unlabelled images with C's labels, as the authors' code); with weight α the pairs C
   labels, (x_u, ŷ = C(x_u)) -> 0; with weight 1 - α the pairs G draws, (G(z, y), y) -> 0.
 - C: cross-entropy on the labelled pairs, plus the semi-supervised terms of the authors' code:
   entropy minimisation on unlabelled images (``entropy_weight``, Grandvalet & Bengio 2005) and a
@@ -78,6 +79,23 @@ def pseudo_weight(c, step: int) -> float:
     return c.pseudo_weight * min(1.0, (step - c.warmup + 1) / c.pseudo_ramp)
 
 
+def real_loss(ctx, D, real: torch.Tensor) -> torch.Tensor:
+    """D's loss on its real side: the labelled pairs and, with weight ``real_pseudo``, a second
+    unlabelled batch with C's hard labels. With the labelled pairs alone D's real side is 100
+    images, so G learns to redraw those; the authors' code fills the real side with C-labelled
+    unlabelled images, so G learns every image's class-conditional distribution."""
+    c, k = ctx.config, ctx.num_classes
+    loss = F.binary_cross_entropy_with_logits(real, torch.ones_like(real))
+    if c.real_pseudo <= 0:
+        return loss
+    xr, _ = ctx.next_batch()
+    with torch.no_grad():
+        yr = one_hot(ctx.modules["C"](xr).argmax(1), k)
+    on_r = D(xr, yr)
+    loss_r = F.binary_cross_entropy_with_logits(on_r, torch.ones_like(on_r))
+    return (1 - c.real_pseudo) * loss + c.real_pseudo * loss_r
+
+
 def triple_step(batch, ctx) -> dict[str, float]:
     """One iteration; ``batch`` is the main stream's unlabelled images, labels from ``ctx``."""
     c = ctx.config
@@ -101,7 +119,7 @@ def _game_step(ctx, xl, yl, xu) -> dict[str, float]:
         xg = G(ctx.randn(n, c.latent_dim), yg)
         yu = one_hot(C(xu).argmax(1), k)
     real, on_c, on_g = D(xl, one_hot(yl, k)), D(xu, yu), D(xg, one_hot(yg, k))
-    loss_d = (F.binary_cross_entropy_with_logits(real, torch.ones_like(real))
+    loss_d = (real_loss(ctx, D, real)
               + alpha * F.binary_cross_entropy_with_logits(on_c, torch.zeros_like(on_c))
               + (1 - alpha) * F.binary_cross_entropy_with_logits(on_g, torch.zeros_like(on_g)))
     update(ctx.optimizers["D"], loss_d)
