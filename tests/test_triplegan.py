@@ -140,3 +140,19 @@ def test_pseudo_weight_ramps_in_and_c_has_its_own_betas(tmp_path):
     state = torch.load(out / "checkpoints" / "step-00000007" / "state.pt", weights_only=True)
     betas = {k: tuple(v["param_groups"][0]["betas"]) for k, v in state["optimizers"].items()}
     assert betas == {"G": (0.5, 0.999), "D": (0.5, 0.999), "C": (0.9, 0.999)}
+
+
+def test_real_pseudo_changes_only_the_game_and_old_runs_load_without_it(tmp_path):
+    """--real-pseudo gives D's real side a second, C-labelled unlabelled batch: D ends elsewhere
+    than with 0 from the same seed; a config.json saved before the option loads with it off."""
+    common = ("--data", "digits", "--limit", "200", "--batch-size", "16", "--labels-per-class", "3",
+              "--g-width", "8", "--d-width", "8", "--c-width", "8", "--c-pretrain", "1",
+              "--steps", "3", "--no-progress", "--sample-every", "0")
+    for share in ("0", "0.9"):
+        run("train", "triplegan", "--real-pseudo", share, "--out", tmp_path / share, *common)
+    path = "checkpoints/step-00000003/weights.safetensors"
+    a, b = (load_file(str(tmp_path / s / path)) for s in ("0", "0.9"))
+    assert not all(torch.equal(a[k], b[k]) for k in a if k.startswith("D."))
+    family = load_run(tmp_path / "0").family
+    assert family.saved_config({}).real_pseudo == 0.0 and family.saved_config({}).pseudo_ramp == 0
+    assert family.Config().real_pseudo == 0.9

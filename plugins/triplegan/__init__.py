@@ -44,9 +44,10 @@ class Config:
                                    "prediction from uniform) on unlabelled images.", min=0.0, max=100.0)
     ssl_start: int = option(0, "Steps before entropy minimisation and class balance join C's loss "
                             "(0: from the start).", min=0, max=10**8)
-    real_pseudo: float = option(0.0, "Share of D's real side given to unlabelled images with C's "
+    real_pseudo: float = option(0.9, "Share of D's real side given to unlabelled images with C's "
                                 "labels, the rest to the labelled pairs (the authors' code: about "
-                                "400 of 401; 0: the labelled pairs alone, as the paper's text).",
+                                "400 of 401; 0: the labelled pairs alone, as the paper's text "
+                                "and runs saved before the option).",
                                 min=0.0, max=1.0)
     adversarial_weight: float = option(0.0, "C: weight of its term from D (times alpha; the "
                                        "paper: 1; 0 measured better at CPU lengths).",
@@ -54,7 +55,7 @@ class Config:
     pseudo_weight: float = option(0.3, "C: weight of cross-entropy on G's pairs after --warmup "
                                   "(the paper: 0.1).",
                                   min=0.0, max=100.0)
-    pseudo_ramp: int = option(0, "Steps over which the weight of G's pairs grows linearly from 0 "
+    pseudo_ramp: int = option(300, "Steps over which the weight of G's pairs grows linearly from 0 "
                               "to --pseudo-weight after --warmup (0: all at once).",
                               min=0, max=10**8)
     warmup: int = option(2400, "Steps before C learns from G's pairs (G has trained from "
@@ -74,6 +75,7 @@ class TripleGAN(Family):
     Config = Config
     needs_labels = True
     semi_supervised = True
+    legacy_config = {"real_pseudo": 0.0, "pseudo_ramp": 0}  # runs saved before these options
     smoke_args = ("--g-width", "8", "--d-width", "8", "--c-width", "8", "--c-pretrain", "1",
                   "--warmup", "2")
 
