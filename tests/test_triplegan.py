@@ -142,7 +142,7 @@ def test_pseudo_weight_ramps_in_and_c_has_its_own_betas(tmp_path):
     assert betas == {"G": (0.5, 0.999), "D": (0.5, 0.999), "C": (0.9, 0.999)}
 
 
-def test_real_pseudo_changes_only_the_game_and_old_runs_load_without_it(tmp_path):
+def test_real_pseudo_moves_d_and_old_runs_load_without_it(tmp_path):
     """--real-pseudo gives D's real side a second, C-labelled unlabelled batch: D ends elsewhere
     than with 0 from the same seed; a config.json saved before the option loads with it off."""
     common = ("--data", "digits", "--limit", "200", "--batch-size", "16", "--labels-per-class", "3",

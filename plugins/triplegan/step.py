@@ -79,19 +79,23 @@ def pseudo_weight(c, step: int) -> float:
     return c.pseudo_weight * min(1.0, (step - c.warmup + 1) / c.pseudo_ramp)
 
 
+def c_labels(C, x: torch.Tensor, k: int) -> torch.Tensor:
+    """One-hot of C's argmax on ``x``, no gradient: the labels C gives unlabelled images in D's pairs."""
+    with torch.no_grad():
+        return one_hot(C(x).argmax(1), k)
+
+
 def real_loss(ctx, D, real: torch.Tensor) -> torch.Tensor:
     """D's loss on its real side: the labelled pairs and, with weight ``real_pseudo``, a second
     unlabelled batch with C's hard labels. With the labelled pairs alone D's real side is 100
     images, so G learns to redraw those; the authors' code fills the real side with C-labelled
     unlabelled images, so G learns every image's class-conditional distribution."""
-    c, k = ctx.config, ctx.num_classes
+    c = ctx.config
     loss = F.binary_cross_entropy_with_logits(real, torch.ones_like(real))
     if c.real_pseudo <= 0:
         return loss
     xr, _ = ctx.next_batch()
-    with torch.no_grad():
-        yr = one_hot(ctx.modules["C"](xr).argmax(1), k)
-    on_r = D(xr, yr)
+    on_r = D(xr, c_labels(ctx.modules["C"], xr, ctx.num_classes))
     loss_r = F.binary_cross_entropy_with_logits(on_r, torch.ones_like(on_r))
     return (1 - c.real_pseudo) * loss + c.real_pseudo * loss_r
 
@@ -117,7 +121,7 @@ def _game_step(ctx, xl, yl, xu) -> dict[str, float]:
     yg = ctx.fake_labels(n)
     with torch.no_grad():
         xg = G(ctx.randn(n, c.latent_dim), yg)
-        yu = one_hot(C(xu).argmax(1), k)
+    yu = c_labels(C, xu, k)
     real, on_c, on_g = D(xl, one_hot(yl, k)), D(xu, yu), D(xg, one_hot(yg, k))
     loss_d = (real_loss(ctx, D, real)
               + alpha * F.binary_cross_entropy_with_logits(on_c, torch.zeros_like(on_c))
