@@ -137,20 +137,22 @@ class Guard:
                 return await _refuse(scope, send, 429, "too many failed logins from this address",
                                      retry_after=int(left) + 1)
             await asyncio.sleep(self.throttle.wait(address))
-            status: list[int] = []
 
             async def watch(message: dict) -> None:
+                # recorded before the status goes out: the client must not see the answer first
                 if message["type"] == "http.response.start":
-                    status.append(message["status"])
+                    self._record(address, message["status"])
                 await send(message)
 
             await self.app(scope, receive, watch)
-            if status and status[0] == 200:
-                self.throttle.succeeded(address)
-            elif status and 400 <= status[0] < 500:
-                self.throttle.failed(address)
         if not lock.locked() and len(self._locks) > MAX_ADDRESSES:
             self._locks.pop(address, None)
+
+    def _record(self, address: str, status: int) -> None:
+        if status == 200:
+            self.throttle.succeeded(address)
+        elif 400 <= status < 500:
+            self.throttle.failed(address)
 
 
 def _path(scope: dict) -> str:
