@@ -99,6 +99,7 @@ def one_run(label: str, family: str, extra: list[str], opts: argparse.Namespace,
             continue
         part = extra_graph.stem.split(".", 1)[1]
         fig[part] = evaluate(extra_graph, opts.data, opts.n, opts.metrics, tmp)
+        fig.setdefault("parts", []).append(part)
     fig["run_dir"] = str(run_dir)
     return fig
 
@@ -212,13 +213,17 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def table(results: list[dict[str, Any]]) -> str:
+    """One row per run and one per extra generator graph it exported (stackgan's stage I, whose
+    images ``gansrv eval --resize`` upsamples to the run's size)."""
     cols = ("run", "steps", "FID", "KID", "precision", "recall", "class-acc", "CAS")
     keys = ("fid", "kid", "precision", "recall", "class_accuracy", "cas")
     lines = ["| " + " | ".join(cols) + " |", "|---|" + "--:|" * (len(cols) - 1)]
     for r in results:
-        cells = [format(r[k], ".4f" if k == "kid" else ".3f") if r.get(k) is not None else "–"
-                 for k in keys]
-        lines.append(f"| {r['label']} | {r['steps']} | " + " | ".join(cells) + " |")
+        rows = [(r["label"], r)] + [(f"{r['label']} ({part} graph)", r[part]) for part in r.get("parts", [])]
+        for name, figs in rows:
+            cells = [format(figs[k], ".4f" if k == "kid" else ".3f") if figs.get(k) is not None else "–"
+                     for k in keys]
+            lines.append(f"| {name} | {r['steps']} | " + " | ".join(cells) + " |")
     lines.append(f"| real data | – | {results[0]['real_fid']:.3f} | – | – | – | – | – |")
     return "\n".join(lines)
 
