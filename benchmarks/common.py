@@ -144,6 +144,21 @@ def translation_parser(doc: str, family: str, budget: float, budget_help: str,
     return p
 
 
+def add_extra_option(p: argparse.ArgumentParser, example: str) -> None:
+    """``--extra RUN=ARGS`` (repeatable): more ``gansrv train`` arguments for one named run of a
+    benchmark, for trials; read back with :func:`extra_args`."""
+    p.add_argument("--extra", action="append", default=[], metavar="RUN=ARGS",
+                   help=f"More train arguments for one run, e.g. {example}.")
+
+
+def extra_args(values: list[str]) -> dict[str, list[str]]:
+    """``--extra`` values as run name -> argument list; a value without ``=`` is refused."""
+    bad = [v for v in values if "=" not in v]
+    if bad:
+        raise SystemExit(f"--extra takes RUN=ARGS, got {bad[0]!r}")
+    return {k: shlex.split(v) for k, v in (e.split("=", 1) for e in values)}
+
+
 def parse_train_count(p: argparse.ArgumentParser, argv: list[str] | None, low: int) -> argparse.Namespace:
     """Parse, refusing a --train count the split cannot give (below ``low`` leaves a domain empty)."""
     a = p.parse_args(argv)

@@ -35,6 +35,8 @@ from common import (
     DEFAULT_DATA,
     REPO,
     TRAIN_COUNT,
+    add_extra_option,
+    extra_args,
     finish_machine,
     gansrv_command,
     machine_info,
@@ -190,7 +192,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--metrics", default="fid,kid,pr,class-acc,cas")
     p.add_argument("--out", type=Path, default=OUT, help="Grids and curves (default: %(default)s).")
     p.add_argument("--json", type=Path, help="Write every figure here.")
+    add_extra_option(p, "stackgan='--stage1-images 64000'")
     opts = p.parse_args(argv)
+    extra_by_run = extra_args(opts.extra)
+    unknown = sorted(set(extra_by_run) - {label for label, _, _ in SUITES[opts.suite]})
+    if unknown:
+        raise SystemExit(f"--extra names no run of the {opts.suite} suite: {unknown[0]}")
     info = machine_info()
     print_machine(info)
     results: list[dict[str, Any]] = []
@@ -198,7 +205,7 @@ def main(argv: list[str] | None = None) -> int:
         tmp = Path(tmp_name)
         for label, family, extra in SUITES[opts.suite]:
             runner = curve if opts.suite in CURVES else one_run
-            results.append(runner(label, family, extra, opts, tmp))
+            results.append(runner(label, family, [*extra, *extra_by_run.get(label, [])], opts, tmp))
         extra_out: dict[str, Any] = {}
         if opts.suite == "lapgan":
             extra_out["known_answer"] = known_answer(Path(results[0]["run_dir"]), opts.data, opts.n)

@@ -31,7 +31,16 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from common import DEFAULT_DATA, TRAIN_COUNT, gansrv_command, machine_info, print_machine, write_json
+from common import (
+    DEFAULT_DATA,
+    TRAIN_COUNT,
+    add_extra_option,
+    extra_args,
+    gansrv_command,
+    machine_info,
+    print_machine,
+    write_json,
+)
 
 PER_CLASS = 10
 RUNS = {  # name -> extra `gansrv train triplegan` arguments (None: every label, no subset)
@@ -108,12 +117,11 @@ def main() -> None:
                         "default: their share of the pool).")
     p.add_argument("--runs", default="triplegan,B1,B2,ceiling")
     p.add_argument("--gen", type=int, default=10_000, help="Generated images for eval and aug.")
-    p.add_argument("--extra", action="append", default=[], metavar="RUN=ARGS",
-                   help="More train arguments for one run, e.g. triplegan='--warmup 500'.")
+    add_extra_option(p, "triplegan='--warmup 500'")
     p.add_argument("--no-generator", action="store_true", help="Skip G's figures (trials).")
     p.add_argument("--json", type=Path, default=None)
     a = p.parse_args()
-    a.extra = {k: shlex.split(v) for k, v in (e.split("=", 1) for e in a.extra)}
+    a.extra = extra_args(a.extra)
     info = machine_info()
     print_machine(info)
     results: dict[str, Any] = {"machine": info, "seconds": a.seconds, "steps": a.steps,
