@@ -151,12 +151,18 @@ def add_extra_option(p: argparse.ArgumentParser, example: str) -> None:
                    help=f"More train arguments for one run, e.g. {example}.")
 
 
-def extra_args(values: list[str]) -> dict[str, list[str]]:
-    """``--extra`` values as run name -> argument list; a value without ``=`` is refused."""
+def extra_args(values: list[str], runs: set[str]) -> dict[str, list[str]]:
+    """``--extra`` values as run name -> argument list; a value without ``=``, or naming no run in
+    ``runs`` (a typo would otherwise be ignored silently), is refused."""
     bad = [v for v in values if "=" not in v]
     if bad:
         raise SystemExit(f"--extra takes RUN=ARGS, got {bad[0]!r}")
-    return {k: shlex.split(v) for k, v in (e.split("=", 1) for e in values)}
+    extra = {k: shlex.split(v) for k, v in (e.split("=", 1) for e in values)}
+    unknown = sorted(set(extra) - runs)
+    if unknown:
+        names = ", ".join(sorted(runs))
+        raise SystemExit(f"--extra names no run of this benchmark: {unknown[0]} (runs: {names})")
+    return extra
 
 
 def parse_train_count(p: argparse.ArgumentParser, argv: list[str] | None, low: int) -> argparse.Namespace:

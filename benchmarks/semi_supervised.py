@@ -121,7 +121,7 @@ def main() -> None:
     p.add_argument("--no-generator", action="store_true", help="Skip G's figures (trials).")
     p.add_argument("--json", type=Path, default=None)
     a = p.parse_args()
-    a.extra = extra_args(a.extra)
+    a.extra = extra_args(a.extra, set(RUNS))
     info = machine_info()
     print_machine(info)
     results: dict[str, Any] = {"machine": info, "seconds": a.seconds, "steps": a.steps,
