@@ -156,3 +156,35 @@ def test_real_pseudo_moves_d_and_old_runs_load_without_it(tmp_path):
     family = load_run(tmp_path / "0").family
     assert family.saved_config({}).real_pseudo == 0.0 and family.saved_config({}).pseudo_ramp == 0
     assert family.Config().real_pseudo == 0.9
+
+
+def test_real_confidence_keeps_only_the_pairs_c_is_sure_of():
+    """D's real side with --real-confidence: unlabelled images C labels below the bar drop out of
+    the mean; a bar above every confidence leaves the labelled pairs' share alone; 0 keeps all."""
+    from types import SimpleNamespace
+
+    import torch.nn.functional as F
+
+    from gansrv_plugins.triplegan.step import real_loss
+
+    torch.manual_seed(0)
+    xr = torch.randn(8, 1, 4, 4)
+    logits = torch.randn(8, 3) * torch.arange(1, 9).float()[:, None]  # confidences spread out
+    conf = torch.softmax(logits, 1).max(1).values
+    C = lambda x: logits  # noqa: E731 - C's logits for xr, fixed so the confidences are known
+    D = lambda x, y: (x.flatten(1).sum(1) + y.argmax(1)).float()  # noqa: E731
+    real = torch.tensor([0.5, -0.5])
+
+    def loss(bar: float) -> float:
+        config = SimpleNamespace(real_pseudo=0.9, real_confidence=bar)
+        ctx = SimpleNamespace(config=config, modules={"C": C}, num_classes=3,
+                              next_batch=lambda: (xr, None))
+        return real_loss(ctx, D, real).item()
+
+    on_r = D(xr, torch.eye(3)[logits.argmax(1)])
+    per = F.binary_cross_entropy_with_logits(on_r, torch.ones_like(on_r), reduction="none")
+    labelled = F.binary_cross_entropy_with_logits(real, torch.ones_like(real)).item()
+    bar = conf.median().item()
+    assert loss(0.0) == pytest.approx(0.1 * labelled + 0.9 * per.mean().item(), rel=1e-6)
+    assert loss(bar) == pytest.approx(0.1 * labelled + 0.9 * per[conf >= bar].mean().item(), rel=1e-6)
+    assert loss(conf.max().item() + 1e-6) == pytest.approx(0.1 * labelled, rel=1e-6)

@@ -49,6 +49,9 @@ class Config:
                                 "400 of 401; 0: the labelled pairs alone, as the paper's text "
                                 "and runs saved before the option).",
                                 min=0.0, max=1.0)
+    real_confidence: float = option(0.0, "Of those unlabelled images, only the ones C labels with "
+                                    "at least this probability count on D's real side (0: all).",
+                                    min=0.0, max=1.0)
     adversarial_weight: float = option(0.0, "C: weight of its term from D (times alpha; the "
                                        "paper: 1; 0 measured better at CPU lengths).",
                                        min=0.0, max=100.0)

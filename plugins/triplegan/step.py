@@ -81,22 +81,33 @@ def pseudo_weight(c, step: int) -> float:
 
 def c_labels(C, x: torch.Tensor, k: int) -> torch.Tensor:
     """One-hot of C's argmax on ``x``, no gradient: the labels C gives unlabelled images in D's pairs."""
+    return c_labels_and_confidence(C, x, k)[0]
+
+
+def c_labels_and_confidence(C, x: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """C's one-hot labels on ``x`` and the probability C gives each, no gradient."""
     with torch.no_grad():
-        return one_hot(C(x).argmax(1), k)
+        conf, label = torch.softmax(C(x), 1).max(1)
+        return one_hot(label, k), conf
 
 
 def real_loss(ctx, D, real: torch.Tensor) -> torch.Tensor:
     """D's loss on its real side: the labelled pairs and, with weight ``real_pseudo``, a second
     unlabelled batch with C's hard labels. With the labelled pairs alone D's real side is 100
     images, so G learns to redraw those; the authors' code fills the real side with C-labelled
-    unlabelled images, so G learns every image's class-conditional distribution."""
+    unlabelled images, so G learns every image's class-conditional distribution. With
+    ``real_confidence``, only the images C labels with at least that probability count (C's
+    mistakes teach G wrong classes)."""
     c = ctx.config
     loss = F.binary_cross_entropy_with_logits(real, torch.ones_like(real))
     if c.real_pseudo <= 0:
         return loss
     xr, _ = ctx.next_batch()
-    on_r = D(xr, c_labels(ctx.modules["C"], xr, ctx.num_classes))
-    loss_r = F.binary_cross_entropy_with_logits(on_r, torch.ones_like(on_r))
+    yr, conf = c_labels_and_confidence(ctx.modules["C"], xr, ctx.num_classes)
+    on_r = D(xr, yr)
+    keep = (conf >= c.real_confidence).float()
+    per = F.binary_cross_entropy_with_logits(on_r, torch.ones_like(on_r), reduction="none")
+    loss_r = (per * keep).sum() / keep.sum().clamp_min(1.0)
     return (1 - c.real_pseudo) * loss + c.real_pseudo * loss_r
 
 
