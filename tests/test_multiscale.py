@@ -152,7 +152,8 @@ def test_progan_exports_the_reached_position_and_a_batch_independent_judge(tmp_p
 STACKGAN = ("--width", "8", "--embed-dim", "4", "--ca-dim", "4", "--res-blocks", "1")
 
 
-@pytest.mark.parametrize("extra", [("--stage1-images", "48"), ("--schedule", "joint")])
+@pytest.mark.parametrize("extra", [("--stage1-images", "48"), ("--schedule", "joint"),
+                                   ("--schedule", "joint", "--projection")])
 def test_stackgan_resumes_exactly(tmp_path, extra):
     # staged, batch 16: stage I for steps 1-3, stage II (stage I frozen) from step 4; the resumed
     # half starts at step 4, the first of stage II
@@ -177,6 +178,22 @@ def test_stackgan_stage_one_is_frozen_in_stage_two(tmp_path):
     run("train", "stackgan", "--resume", out, "--steps", 4, "--no-progress")
     after = load_run(out).modules["G1"].state_dict()
     assert all(torch.equal(before[k], after[k]) for k in before)
+
+
+@pytest.mark.parametrize("stage", ["G1", "G2"])
+def test_stackgan_ca_mean_carries_the_label_at_init(stage):
+    # with the DCGAN N(0, 0.02) init on the embedding and fc, mu's spread between classes was
+    # ~1e-3 of sigma and G ignored the label; the CA's own init must keep it of sigma's order
+    from gansrv_plugins.stackgan import models as mm
+
+    torch.manual_seed(0)
+    ca = mm.ConditioningAugmentation(10, 32, 16)
+    net = (mm.StageOne(100, ca, 16, 4, 2, 1, 32) if stage == "G1"
+           else mm.StageTwo(ca, 16, 1, 32, 1))
+    _, mu, logvar = net.ca(torch.arange(10), torch.zeros(10, 16))
+    spread = mu.detach().std(0).mean()
+    sigma = torch.exp(0.5 * logvar).detach().mean()
+    assert spread >= 0.1 * sigma, (float(spread), float(sigma))
 
 
 @pytest.mark.parametrize("ca", [True, False])

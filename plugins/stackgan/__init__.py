@@ -36,6 +36,8 @@ class Config:
                       "term (--no-ca: c = mu, no KL).")
     kl_weight: float = option(1.0, "Weight of the KL term in G's loss (paper: 1-2).", min=0.0,
                               max=100.0)
+    projection: bool = option(False, "Add a projection term to each D's conditional logit "
+                              "(Miyato & Koyama 2018: <embed(label), pooled features>).")
     res_blocks: int = option(2, "Residual blocks of stage II (paper: 4).", min=0, max=16)
     schedule: str = option("staged", "staged: stage I alone, then stage II with stage I frozen; "
                            "joint: both from the start.", choices=("staged", "joint"))
@@ -55,7 +57,8 @@ class StackGAN(Family):
     kind = Kind.CONDITIONAL
     Config = Config
     needs_labels = True
-    legacy_config = {"lr_halve_epochs": 0.0}  # runs saved before the option trained at a fixed lr
+    # runs saved before an option: a fixed lr, no projection term
+    legacy_config = {"lr_halve_epochs": 0.0, "projection": False}
     smoke_args = ("--width", "8", "--embed-dim", "4", "--ca-dim", "4", "--res-blocks", "1",
                   "--stage1-images", "32")
 
@@ -89,9 +92,11 @@ class StackGAN(Family):
             return mm.ConditioningAugmentation(k, config.embed_dim, config.ca_dim, config.ca)
 
         return {"G1": mm.StageOne(config.latent_dim, ca(), config.ca_dim, base, ups, c, w),
-                "D1": mm.Judge(c, downs - 1, w, k, config.embed_dim, base),
+                "D1": mm.Judge(c, downs - 1, w, k, config.embed_dim, base,
+                               projection=config.projection),
                 "G2": mm.StageTwo(ca(), config.ca_dim, c, w, config.res_blocks),
-                "D2": mm.Judge(c, downs, w, k, config.embed_dim, base, uncond=True)}
+                "D2": mm.Judge(c, downs, w, k, config.embed_dim, base, uncond=True,
+                               projection=config.projection)}
 
     def optimizers(self, config, modules):
         from gansrv.nn.optim import adam_per_module

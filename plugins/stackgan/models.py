@@ -35,6 +35,15 @@ class ConditioningAugmentation(nn.Module):
         c = mu + torch.exp(0.5 * logvar) * eps if self.sample else mu
         return c, mu, logvar
 
+    def reset_parameters(self) -> None:
+        """torch's default init, called after the stage's DCGAN init: N(0, 0.02) on both the
+        embedding and fc put mu near 1e-3 beside sigma = 1, so c was pure noise, the gradient
+        that could give mu a class signal was as small, and G ignored the label (class-acc at
+        chance, docs/benchmarks.md). With these, mu is of the order of sigma from the start,
+        as StackGAN's text embedding makes it."""
+        self.embed.reset_parameters()
+        self.fc.reset_parameters()
+
 
 def kl_loss(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
     """KL(N(mu, sigma^2) || N(0, I)) = -1/2 sum(1 + log sigma^2 - mu^2 - sigma^2), batch mean."""
@@ -58,6 +67,7 @@ class StageOne(nn.Module):
         self.out = nn.Sequential(nn.Conv2d(width, channels, 3, 1, 1), nn.Tanh())
         self.ch = ch
         init_normal(self)
+        ca.reset_parameters()
 
     def forward(self, z: torch.Tensor, eps: torch.Tensor, labels: torch.Tensor):
         """(image at half the target side, mu, logvar)."""
@@ -92,6 +102,7 @@ class StageTwo(nn.Module):
         self.up = up_block(ch, width)
         self.out = nn.Sequential(nn.Conv2d(width, channels, 3, 1, 1), nn.Tanh())
         init_normal(self)
+        ca.reset_parameters()
 
     def forward(self, stage1: torch.Tensor, eps: torch.Tensor, labels: torch.Tensor):
         c, mu, logvar = self.ca(labels, eps)
@@ -106,7 +117,7 @@ class Judge(nn.Module):
     ``uncond`` also an unconditional logit. Returns (cond, uncond or None)."""
 
     def __init__(self, channels: int, downs: int, width: int, num_classes: int, embed_dim: int,
-                 base: int, uncond: bool = False):
+                 base: int, uncond: bool = False, projection: bool = False):
         super().__init__()
         layers: list[nn.Module] = []
         cin = channels
@@ -122,12 +133,18 @@ class Judge(nn.Module):
         self.cond = nn.Sequential(nn.Conv2d(cin + embed_dim, cin, 1), nn.LeakyReLU(0.2, True),
                                   nn.Flatten(), nn.Linear(cin * base * base, 1))
         self.uncond = nn.Sequential(nn.Flatten(), nn.Linear(cin * base * base, 1)) if uncond else None
+        self.proj = nn.Embedding(num_classes, cin) if projection else None
         init_normal(self)
+        self.embed.reset_parameters()  # N(0, 1): the label map on the scale of the features
+        if self.proj is not None:
+            nn.init.xavier_uniform_(self.proj.weight)
 
     def forward(self, x: torch.Tensor, labels: torch.Tensor):
         h = self.body(x)
         e = self.embed(labels)[:, :, None, None].expand(-1, -1, h.shape[2], h.shape[3])
         cond = self.cond(torch.cat([h, e], 1)).squeeze(1)
+        if self.proj is not None:  # Miyato & Koyama 2018: <embed(y), pooled features>
+            cond = cond + (self.proj(labels) * h.mean((2, 3))).sum(1)
         return cond, (self.uncond(h).squeeze(1) if self.uncond is not None else None)
 
 
