@@ -196,6 +196,22 @@ def test_stackgan_ca_mean_carries_the_label_at_init(stage):
     assert spread >= 0.1 * sigma, (float(spread), float(sigma))
 
 
+def test_stackgan_kl_is_per_dimension_and_older_runs_keep_the_sum(tmp_path):
+    from gansrv.train.load import load_run
+    from gansrv_plugins.stackgan.models import kl_loss
+
+    mu, logvar = torch.randn(8, 16), torch.randn(8, 16)
+    assert torch.allclose(kl_loss(mu, logvar) * 16, kl_loss(mu, logvar, per_dim=False))
+    assert float(kl_loss(torch.zeros(4, 16), torch.zeros(4, 16))) == 0.0
+    out = tmp_path / "run"
+    run("train", "stackgan", "--steps", 1, "--out", out, *SMALL, *STACKGAN)
+    saved = json.loads((out / "config.json").read_text())
+    assert saved["config"]["kl_per_dim"] is True
+    saved["config"].pop("kl_per_dim")  # a run from before the option trained with the sum
+    (out / "config.json").write_text(json.dumps(saved))
+    assert load_run(out).config.kl_per_dim is False
+
+
 @pytest.mark.parametrize("ca", [True, False])
 def test_stackgan_exports_full_and_stage_one_graphs_with_ca_noise_as_input(tmp_path, ca):
     from gansrv.runtime.session import session

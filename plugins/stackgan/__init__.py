@@ -38,10 +38,14 @@ class Config:
                               max=100.0)
     projection: bool = option(False, "Add a projection term to each D's conditional logit "
                               "(Miyato & Koyama 2018: <embed(label), pooled features>).")
+    kl_per_dim: bool = option(True, "KL term averaged over the code's dimensions, as "
+                              "StackGAN-Pytorch's (--no-kl-per-dim: summed, ca-dim times "
+                              "stronger).")
     res_blocks: int = option(2, "Residual blocks of stage II (paper: 4).", min=0, max=16)
     schedule: str = option("staged", "staged: stage I alone, then stage II with stage I frozen; "
                            "joint: both from the start.", choices=("staged", "joint"))
-    stage1_images: int = option(12000, "Staged: images stage I trains alone (CPU-sized).", min=0,
+    stage1_images: int = option(96000, "Staged: images stage I trains alone (CPU-sized: 1,500 "
+                                "steps at batch 64, where its class-acc had reached 0.8).", min=0,
                                 max=10**9)
     lr: float = fields.lr(2e-4, players="every G and D", note="paper: 2e-4")
     beta1: float = fields.beta1(0.5)
@@ -57,8 +61,8 @@ class StackGAN(Family):
     kind = Kind.CONDITIONAL
     Config = Config
     needs_labels = True
-    # runs saved before an option: a fixed lr, no projection term
-    legacy_config = {"lr_halve_epochs": 0.0, "projection": False}
+    # runs saved before an option: a fixed lr, no projection term, the summed KL
+    legacy_config = {"lr_halve_epochs": 0.0, "projection": False, "kl_per_dim": False}
     smoke_args = ("--width", "8", "--embed-dim", "4", "--ca-dim", "4", "--res-blocks", "1",
                   "--stage1-images", "32")
 

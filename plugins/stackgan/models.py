@@ -45,9 +45,13 @@ class ConditioningAugmentation(nn.Module):
         self.fc.reset_parameters()
 
 
-def kl_loss(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
-    """KL(N(mu, sigma^2) || N(0, I)) = -1/2 sum(1 + log sigma^2 - mu^2 - sigma^2), batch mean."""
-    return (-0.5 * (1 + logvar - mu.pow(2) - logvar.exp()).sum(1)).mean()
+def kl_loss(mu: torch.Tensor, logvar: torch.Tensor, per_dim: bool = True) -> torch.Tensor:
+    """KL(N(mu, sigma^2) || N(0, I)) = -1/2 sum(1 + log sigma^2 - mu^2 - sigma^2), batch mean;
+    ``per_dim`` divides it by the code's size, as StackGAN-Pytorch's KL_loss (a mean over every
+    element) does. The sum is ca_dim times stronger: at ca_dim 16 it drove mu to the prior and
+    stage I's class-acc stayed near chance (docs/benchmarks.md)."""
+    kl = (-0.5 * (1 + logvar - mu.pow(2) - logvar.exp()).sum(1)).mean()
+    return kl / mu.size(1) if per_dim else kl
 
 
 def up_block(cin: int, cout: int) -> nn.Sequential:

@@ -53,10 +53,10 @@ def _d_loss(D, real, fake, y, wrong) -> tuple[torch.Tensor, float]:
     return loss, torch.sigmoid(r).mean().item()
 
 
-def _g_loss(D, fake, y, mu, logvar, kl_weight: float) -> torch.Tensor:
+def _g_loss(D, fake, y, mu, logvar, kl_weight: float, per_dim: bool) -> torch.Tensor:
     f, fu = D(fake, y)
     loss = _bce(f, 1.0) + (_bce(fu, 1.0) if fu is not None else 0.0)
-    return loss + kl_weight * kl_loss(mu, logvar) if kl_weight else loss
+    return loss + kl_weight * kl_loss(mu, logvar, per_dim) if kl_weight else loss
 
 
 def _stage(ctx, i: int, generate, real, y, wrong, kl_weight: float, out: dict[str, float]) -> None:
@@ -68,7 +68,7 @@ def _stage(ctx, i: int, generate, real, y, wrong, kl_weight: float, out: dict[st
     update(ctx.optimizers[f"D{i}"], loss_d)
     with frozen(D):
         fake, mu, logvar = generate()
-        loss_g = _g_loss(D, fake, y, mu, logvar, kl_weight)
+        loss_g = _g_loss(D, fake, y, mu, logvar, kl_weight, ctx.config.kl_per_dim)
         update(ctx.optimizers[f"G{i}"], loss_g)
     out.update({f"loss_d{i}": loss_d.item(), f"loss_g{i}": loss_g.item()})
 
