@@ -154,8 +154,9 @@ def test_real_pseudo_moves_d_and_old_runs_load_without_it(tmp_path):
     a, b = (load_file(str(tmp_path / s / path)) for s in ("0", "0.9"))
     assert not all(torch.equal(a[k], b[k]) for k in a if k.startswith("D."))
     family = load_run(tmp_path / "0").family
-    assert family.saved_config({}).real_pseudo == 0.0 and family.saved_config({}).pseudo_ramp == 0
-    assert family.Config().real_pseudo == 0.9
+    old = family.saved_config({})
+    assert old.real_pseudo == 0.0 and old.pseudo_ramp == 0 and old.real_confidence == 0.0
+    assert family.Config().real_pseudo == 0.9 and family.Config().real_confidence == 0.9
 
 
 def test_real_confidence_keeps_only_the_pairs_c_is_sure_of():

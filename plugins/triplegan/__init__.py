@@ -49,9 +49,9 @@ class Config:
                                 "400 of 401; 0: the labelled pairs alone, as the paper's text "
                                 "and runs saved before the option).",
                                 min=0.0, max=1.0)
-    real_confidence: float = option(0.0, "Of those unlabelled images, only the ones C labels with "
-                                    "at least this probability count on D's real side (0: all).",
-                                    min=0.0, max=1.0)
+    real_confidence: float = option(0.9, "Of those unlabelled images, only the ones C labels with "
+                                    "at least this probability count on D's real side (0: all, "
+                                    "as runs saved before the option).", min=0.0, max=1.0)
     adversarial_weight: float = option(0.0, "C: weight of its term from D (times alpha; the "
                                        "paper: 1; 0 measured better at CPU lengths).",
                                        min=0.0, max=100.0)
@@ -78,7 +78,8 @@ class TripleGAN(Family):
     Config = Config
     needs_labels = True
     semi_supervised = True
-    legacy_config = {"real_pseudo": 0.0, "pseudo_ramp": 0}  # runs saved before these options
+    legacy_config = {"real_pseudo": 0.0, "pseudo_ramp": 0,  # runs saved before these options
+                     "real_confidence": 0.0}
     smoke_args = ("--g-width", "8", "--d-width", "8", "--c-width", "8", "--c-pretrain", "1",
                   "--warmup", "2")
 
