@@ -15,7 +15,7 @@ import torch
 from PIL import Image
 
 from gansrv.errors import UserError
-from gansrv.runtime import Classifier, Translator, read_info
+from gansrv.runtime import Classifier, Translator, load, read_info
 from gansrv.train import pictures
 from gansrv.train.load import load_run
 from tests.conftest import assert_same_weights, one_line_error, run, train_and_resume
@@ -222,3 +222,27 @@ def test_domain_norm_resumes_exactly_and_exports_per_domain_norms(domains, tmp_p
     for k in range(len(DOMAINS)):
         want = torch_translation(G, images, k)
         assert np.abs(translator.translate(images, to=k).astype(int) - want).max() <= 1
+
+
+def test_domain_critic_judges_each_fake_by_its_target_domains_branch(domains, tmp_path):
+    """--domain-critic: D's realness head has one branch per domain, the step reads each image's own
+    branch (a known answer on a hand-made map), resume stays exact and the discriminator export
+    carries all K branches."""
+    from gansrv_plugins.stargan.models import branch
+
+    src = torch.arange(2 * 3 * 2 * 2, dtype=torch.float32).reshape(2, 3, 2, 2)
+    picked = branch(src, torch.tensor([2, 0]))
+    assert torch.equal(picked[0, 0], src[0, 2]) and torch.equal(picked[1, 0], src[1, 0])
+    assert branch(src[:, :1], torch.tensor([2, 0])) is not None  # one branch: used as it is
+    full, part = train_and_resume("stargan", tmp_path, 4, "--data", domains, *SMALL,
+                                  "--domain-critic")
+    assert_same_weights(full, part, ("G", "D"))
+    D = load_run(full).modules["D"]
+    assert D.src.out_channels == len(DOMAINS)
+    run("export", full, "-o", tmp_path / "dc.onnx", "--with-discriminator")
+    model = load(tmp_path / "dc.discriminator.onnx", "cpu")
+    images = np.random.default_rng(3).uniform(-1, 1, (3, 1, 16, 16)).astype(np.float32)
+    patch, _ = model.session.run(None, {"image": images})
+    with torch.no_grad():
+        want, _ = D(torch.from_numpy(images))
+    assert patch.shape[1] == len(DOMAINS) and np.abs(patch - want.numpy()).max() <= 1e-4

@@ -38,6 +38,9 @@ class Config:
                                       "shift (conditional instance norm): the domain reaches every "
                                       "layer, not only the input, whose constant one-hot maps the "
                                       "first InstanceNorm mostly subtracts away.")
+    domain_critic: bool = option(False, "D's realness head has one branch per domain (StarGAN v2's "
+                                        "multi-task D): a fake is judged against real images of its "
+                                        "target domain only, not the mix of all domains.")
     n_critic: int = fields.steps(5, "D")
     lr: float = fields.lr(1e-4, players="G and D")
     beta1: float = fields.beta1(0.5)
@@ -84,7 +87,7 @@ class StarGAN(Family):
         return {"G": StarGenerator(data.channels, k, config.g_width, config.blocks,
                                    config.domain_norm),
                 "D": StarDiscriminator(data.channels, config.image_size, k, config.d_width,
-                                       d_layers(config))}
+                                       d_layers(config), config.domain_critic)}
 
     def double_backward(self, config) -> set[str]:
         return {"D"} if config.lambda_gp > 0 else set()  # the gradient penalty

@@ -106,13 +106,25 @@ def auto_layers(size: int, cap: int = 6) -> int:
     return n
 
 
+def branch(src: torch.Tensor, label: torch.Tensor) -> torch.Tensor:
+    """The realness map of each image's domain branch (N, 1, h, w); a one-branch map as it is."""
+    if src.shape[1] == 1:
+        return src
+    return src.gather(1, label[:, None, None, None].expand(-1, 1, *src.shape[2:]))
+
+
 class StarDiscriminator(nn.Module):
     """PatchGAN of ``layers`` 4x4 stride-2 convs with LeakyReLU 0.01 and no normalisation, and two
     heads on its last map: ``src`` (3x3 conv, one realness score per patch) and ``cls`` (a conv whose
     kernel covers the whole remaining map, so one vector of K domain logits per image; PyTorch-GAN's
-    port leaves a map here). The input size is therefore fixed: the training size."""
+    port leaves a map here). The input size is therefore fixed: the training size.
 
-    def __init__(self, channels: int, size: int, domains: int, width: int, layers: int):
+    With ``domain_critic`` the realness head has one branch per domain (StarGAN v2's multi-task D,
+    Choi et al. 2020): branch k judges only whether an image is a real image *of domain k*, so a fake
+    for a target is compared with that domain's real images, not with the mix of all domains."""
+
+    def __init__(self, channels: int, size: int, domains: int, width: int, layers: int,
+                 domain_critic: bool = False):
         super().__init__()
         trunk: list[nn.Module] = []
         prev, w = channels, width
@@ -120,7 +132,7 @@ class StarDiscriminator(nn.Module):
             trunk += [nn.Conv2d(prev, w, 4, 2, 1), nn.LeakyReLU(0.01)]
             prev, w = w, w * 2
         self.trunk = nn.Sequential(*trunk)
-        self.src = nn.Conv2d(prev, 1, 3, 1, 1, bias=False)
+        self.src = nn.Conv2d(prev, domains if domain_critic else 1, 3, 1, 1, bias=False)
         self.cls = nn.Conv2d(prev, domains, d_side(size, layers), bias=False)
 
     def forward(self, image: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

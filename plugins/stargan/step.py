@@ -7,25 +7,32 @@ import torch.nn.functional as F
 
 from gansrv.nn.optim import frozen, update
 from gansrv.nn.wasserstein import gradient_penalty
+from gansrv_plugins.stargan.models import branch
 
 
-def targets(labels: torch.Tensor, ctx) -> torch.Tensor:
-    """The batch's own domains in a seeded random order (the reference code's ``randperm``): every
-    target is a domain the data has, in the proportions the batch has them."""
-    return labels[ctx.rand(len(labels)).argsort()]
+def permutation(labels: torch.Tensor, ctx) -> torch.Tensor:
+    """A seeded random order of the batch (the reference code's ``randperm``); ``labels[perm]`` are
+    the targets: every target is a domain the data has, in the proportions the batch has them, and
+    ``x[perm]`` are real images of exactly those domains."""
+    return ctx.rand(len(labels)).argsort()
 
 
 def d_update(ctx, x: torch.Tensor, y: torch.Tensor) -> dict[str, torch.Tensor]:
     """D's loss, eq. 7: -E[D_src(x)] + E[D_src(G(x, c))] + lambda_cls L_cls^r + lambda_gp GP, with
     L_cls^r = CE(D_cls(x), c') on real images and their own domain c' (eq. 2)."""
     c, G, D = ctx.config, ctx.modules["G"], ctx.modules["D"]
+    perm = permutation(y, ctx)
+    trg = y[perm]
     with torch.no_grad():
-        fake = G(x, targets(y, ctx))
+        fake = G(x, trg)
     real_src, real_cls = D(x)
     fake_src, _ = D(fake)
     cls = F.cross_entropy(real_cls, y)
-    gp, _ = gradient_penalty(lambda v: D(v)[0], x, fake, ctx.rand(len(x)))
-    adv = fake_src.mean() - real_src.mean()
+    if real_src.shape[1] == 1:
+        gp, _ = gradient_penalty(lambda v: D(v)[0], x, fake, ctx.rand(len(x)))
+    else:  # per-domain branches: interpolate each fake with a real image of its own target domain
+        gp, _ = gradient_penalty(lambda v: branch(D(v)[0], trg), x[perm], fake, ctx.rand(len(x)))
+    adv = branch(fake_src, trg).mean() - branch(real_src, y).mean()
     update(ctx.optimizers["D"], adv + c.lambda_cls * cls + c.lambda_gp * gp)
     acc = (real_cls.argmax(1) == y).float().mean()
     return {"d_adv": adv.detach(), "d_cls": cls.detach(), "gp": gp.detach(), "d_acc": acc}
@@ -36,12 +43,12 @@ def g_update(ctx, x: torch.Tensor, y: torch.Tensor) -> dict[str, torch.Tensor]:
     lambda_rec ||x - G(G(x, c), c')||_1 (eq. 4), c the target domain and c' the original one;
     with ``lambda_id`` > 0 also CycleGAN's identity term lambda_id ||G(x, c') - x||_1."""
     c, G, D = ctx.config, ctx.modules["G"], ctx.modules["D"]
-    trg = targets(y, ctx)
+    trg = y[permutation(y, ctx)]
     logs = {}
     with frozen(D):
         fake = G(x, trg)
         src, cls_logits = D(fake)
-        adv = -src.mean()
+        adv = -branch(src, trg).mean()
         cls = F.cross_entropy(cls_logits, trg)
         rec = (x - G(fake, y)).abs().mean()
         loss = adv + c.lambda_cls * cls + c.lambda_rec * rec
