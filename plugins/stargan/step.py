@@ -28,10 +28,9 @@ def d_update(ctx, x: torch.Tensor, y: torch.Tensor) -> dict[str, torch.Tensor]:
     real_src, real_cls = D(x)
     fake_src, _ = D(fake)
     cls = F.cross_entropy(real_cls, y)
-    if real_src.shape[1] == 1:
-        gp, _ = gradient_penalty(lambda v: D(v)[0], x, fake, ctx.rand(len(x)))
-    else:  # per-domain branches: interpolate each fake with a real image of its own target domain
-        gp, _ = gradient_penalty(lambda v: branch(D(v)[0], trg), x[perm], fake, ctx.rand(len(x)))
+    # per-domain branches: interpolate each fake with a real image of its own target domain
+    real = x if real_src.shape[1] == 1 else x[perm]
+    gp, _ = gradient_penalty(lambda v: branch(D(v)[0], trg), real, fake, ctx.rand(len(x)))
     adv = branch(fake_src, trg).mean() - branch(real_src, y).mean()
     update(ctx.optimizers["D"], adv + c.lambda_cls * cls + c.lambda_gp * gp)
     acc = (real_cls.argmax(1) == y).float().mean()
