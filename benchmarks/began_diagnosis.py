@@ -33,6 +33,7 @@ from gansrv.metrics.evaluator import get_evaluator
 from gansrv.metrics.recipe import Recipe
 from gansrv.metrics.split import load_split
 from gansrv.nn import energy as E
+from gansrv.nn.optim import update
 
 MNIST = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "mnist"
 LATENT = 64
@@ -48,12 +49,6 @@ def adam(module: torch.nn.Module, lr: float) -> torch.optim.Adam:
     return torch.optim.Adam(module.parameters(), lr, betas=(0.5, 0.999))
 
 
-def step(opt: torch.optim.Optimizer, loss: torch.Tensor) -> None:
-    opt.zero_grad(set_to_none=True)
-    loss.backward()
-    opt.step()
-
-
 def autoencoder(a: argparse.Namespace, x: torch.Tensor) -> None:
     D = players(a)["D"]
     opt, gen = adam(D, a.lr_d), torch.Generator().manual_seed(a.seed)
@@ -61,7 +56,7 @@ def autoencoder(a: argparse.Namespace, x: torch.Tensor) -> None:
     median = (probe - x.median(0).values).abs().mean().item()
     t = time.time()
     for s in range(a.steps):
-        step(opt, D(x[torch.randint(0, len(x), (a.batch,), generator=gen)])[0].mean())
+        update(opt, D(x[torch.randint(0, len(x), (a.batch,), generator=gen)])[0].mean())
         if s % 100 == 0 or s == a.steps - 1:
             with torch.no_grad():
                 err = (D(probe)[1] - probe).abs().mean().item()
@@ -79,10 +74,10 @@ def game(a: argparse.Namespace, x: torch.Tensor) -> tuple[torch.nn.Module, dict]
         with torch.no_grad():
             fake = G(torch.randn(a.batch, LATENT, generator=gen))
         real_energy, fake_energy = D(real)[0], D(fake)[0]
-        step(opt_d, E.began_d_loss(real_energy, fake_energy, k))
+        update(opt_d, E.began_d_loss(real_energy, fake_energy, k))
         D.requires_grad_(False)
         loss_g = D(G(torch.randn(a.batch, LATENT, generator=gen)))[0].mean()
-        step(opt_g, loss_g)
+        update(opt_g, loss_g)
         D.requires_grad_(True)
         lx, lg = real_energy.mean().item(), loss_g.item()
         k = E.began_k_update(k, lx, lg, a.gamma, a.lambda_k)
